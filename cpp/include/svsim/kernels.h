@@ -1,0 +1,211 @@
+// Gate kernels.  Every kernel takes its target and control qubits and loops only
+// over the amplitudes whose control bits are all 1, so a gate with c controls
+// touches 2^(n-c) amplitudes.
+#pragma once
+
+#include <algorithm>
+#include <array>
+#include <complex>
+#include <cstdint>
+#include <stdexcept>
+#include <utility>
+#include <vector>
+
+#include "parallel.h"
+#include "state.h"
+
+namespace svsim {
+
+// std::complex's operator* checks for NaN and infinity on every call unless the
+// compiler is told otherwise; amplitudes are finite, so multiply plainly.
+template <typename T>
+inline std::complex<T> cmul(std::complex<T> a, std::complex<T> b) {
+  return {a.real() * b.real() - a.imag() * b.imag(), a.real() * b.imag() + a.imag() * b.real()};
+}
+
+// Maps a loop counter to a state index with zeros inserted at the fixed bit
+// positions (targets and controls), then the control bits set to 1.
+class IndexExpander {
+ public:
+  IndexExpander(std::vector<unsigned> fixed_bits, const std::vector<unsigned>& controls) {
+    std::sort(fixed_bits.begin(), fixed_bits.end());
+    for (unsigned b : fixed_bits) low_masks_.push_back((index_t{1} << b) - 1);
+    for (unsigned c : controls) control_mask_ |= index_t{1} << c;
+  }
+
+  index_t operator()(index_t i) const {
+    for (index_t low : low_masks_) i = (i & low) | ((i & ~low) << 1);
+    return i | control_mask_;
+  }
+
+  unsigned num_fixed() const { return static_cast<unsigned>(low_masks_.size()); }
+
+ private:
+  std::vector<index_t> low_masks_;
+  index_t control_mask_ = 0;
+};
+
+inline std::vector<unsigned> concat(const std::vector<unsigned>& a, const std::vector<unsigned>& b) {
+  std::vector<unsigned> out(a);
+  out.insert(out.end(), b.begin(), b.end());
+  return out;
+}
+
+// Offset of each basis state of the targets: bit j of m selects target j.
+inline std::vector<index_t> target_offsets(const std::vector<unsigned>& targets) {
+  std::vector<index_t> offsets(index_t{1} << targets.size(), 0);
+  for (index_t m = 0; m < offsets.size(); ++m) {
+    for (std::size_t j = 0; j < targets.size(); ++j) {
+      if ((m >> j) & 1) offsets[m] |= index_t{1} << targets[j];
+    }
+  }
+  return offsets;
+}
+
+inline index_t outer_count(unsigned num_qubits, const IndexExpander& expand) {
+  return index_t{1} << (num_qubits - expand.num_fixed());
+}
+
+// One target, no controls: the common case, kept as two nested loops so the
+// inner one runs over contiguous memory.
+template <typename T>
+void apply_dense_1q(StateVector<T>& psi, unsigned target, const std::complex<T>* m,
+                    const Parallelism& par) {
+  using C = std::complex<T>;
+  const C m00 = m[0], m01 = m[1], m10 = m[2], m11 = m[3];
+  const index_t stride = index_t{1} << target;
+  C* data = psi.data();
+  const index_t pairs = psi.size() / 2;
+  parallel_for(par, pairs, [=](index_t i) {
+    const index_t i0 = ((i & ~(stride - 1)) << 1) | (i & (stride - 1));
+    const C a0 = data[i0], a1 = data[i0 + stride];
+    data[i0] = cmul(m00, a0) + cmul(m01, a1);
+    data[i0 + stride] = cmul(m10, a0) + cmul(m11, a1);
+  });
+}
+
+template <typename T, unsigned K>
+void apply_dense_fixed(StateVector<T>& psi, const std::vector<unsigned>& targets,
+                       const std::vector<unsigned>& controls, const std::complex<T>* m,
+                       const Parallelism& par) {
+  using C = std::complex<T>;
+  const IndexExpander expand(concat(targets, controls), controls);
+  const std::vector<index_t> offsets_vec = target_offsets(targets);
+  std::array<index_t, K> offsets;
+  std::copy(offsets_vec.begin(), offsets_vec.end(), offsets.begin());
+  std::array<C, K * K> mat;
+  std::copy(m, m + K * K, mat.begin());
+  C* data = psi.data();
+  parallel_for(par, outer_count(psi.num_qubits(), expand), [&](index_t i) {
+    const index_t base = expand(i);
+    std::array<C, K> in;
+    for (unsigned c = 0; c < K; ++c) in[c] = data[base + offsets[c]];
+    for (unsigned r = 0; r < K; ++r) {
+      C acc(0);
+      for (unsigned c = 0; c < K; ++c) acc += cmul(mat[r * K + c], in[c]);
+      data[base + offsets[r]] = acc;
+    }
+  });
+}
+
+template <typename T>
+void apply_dense_any(StateVector<T>& psi, const std::vector<unsigned>& targets,
+                     const std::vector<unsigned>& controls, const std::complex<T>* m,
+                     const Parallelism& par) {
+  using C = std::complex<T>;
+  const IndexExpander expand(concat(targets, controls), controls);
+  const std::vector<index_t> offsets = target_offsets(targets);
+  const index_t dim = offsets.size();
+  C* data = psi.data();
+  const index_t outer = outer_count(psi.num_qubits(), expand);
+  // Each iteration needs a scratch vector; give each thread its own by
+  // splitting the outer loop into one block per thread.
+  const index_t blocks = par.worth_it(outer * dim) ? static_cast<index_t>(par.threads) : 1;
+  Parallelism per_block = par;
+  per_block.min_items = 1;
+  if (blocks == 1) per_block.threads = 1;
+  parallel_for(per_block, blocks, [&](index_t b) {
+    std::vector<C> in(dim);
+    const index_t begin = outer * b / blocks, end = outer * (b + 1) / blocks;
+    for (index_t i = begin; i < end; ++i) {
+      const index_t base = expand(i);
+      for (index_t c = 0; c < dim; ++c) in[c] = data[base + offsets[c]];
+      for (index_t r = 0; r < dim; ++r) {
+        C acc(0);
+        for (index_t c = 0; c < dim; ++c) acc += cmul(m[r * dim + c], in[c]);
+        data[base + offsets[r]] = acc;
+      }
+    }
+  });
+}
+
+// A dense 2^k x 2^k matrix (Qiskit order: target j is bit j of the row index)
+// on k targets, where every control is 1.
+template <typename T>
+void apply_dense(StateVector<T>& psi, const std::vector<unsigned>& targets,
+                 const std::vector<unsigned>& controls, const std::complex<T>* m,
+                 const Parallelism& par) {
+  if (controls.empty() && targets.size() == 1) return apply_dense_1q(psi, targets[0], m, par);
+  switch (targets.size()) {
+    case 1: return apply_dense_fixed<T, 2>(psi, targets, controls, m, par);
+    case 2: return apply_dense_fixed<T, 4>(psi, targets, controls, m, par);
+    case 3: return apply_dense_fixed<T, 8>(psi, targets, controls, m, par);
+    case 4: return apply_dense_fixed<T, 16>(psi, targets, controls, m, par);
+    case 5: return apply_dense_fixed<T, 32>(psi, targets, controls, m, par);
+    default: return apply_dense_any(psi, targets, controls, m, par);
+  }
+}
+
+// A diagonal on k targets (k may be 0: a phase on every controlled amplitude).
+template <typename T>
+void apply_diagonal(StateVector<T>& psi, const std::vector<unsigned>& targets,
+                    const std::vector<unsigned>& controls, const std::complex<T>* d,
+                    const Parallelism& par) {
+  using C = std::complex<T>;
+  C* data = psi.data();
+  if (controls.empty() && targets.size() == 1) {
+    const unsigned t = targets[0];
+    const C d0 = d[0], d1 = d[1];
+    parallel_for(par, psi.size(), [=](index_t i) {
+      data[i] = cmul((i >> t) & 1 ? d1 : d0, data[i]);
+    });
+    return;
+  }
+  const IndexExpander expand(concat(targets, controls), controls);
+  const std::vector<index_t> offsets = target_offsets(targets);
+  const std::vector<C> diag(d, d + offsets.size());
+  parallel_for(par, outer_count(psi.num_qubits(), expand), [&](index_t i) {
+    const index_t base = expand(i);
+    for (std::size_t m = 0; m < offsets.size(); ++m) {
+      data[base + offsets[m]] = cmul(diag[m], data[base + offsets[m]]);
+    }
+  });
+}
+
+// X on one target where every control is 1: a swap of amplitude pairs.
+template <typename T>
+void apply_flip(StateVector<T>& psi, unsigned target, const std::vector<unsigned>& controls,
+                const Parallelism& par) {
+  const IndexExpander expand(concat({target}, controls), controls);
+  const index_t bit = index_t{1} << target;
+  auto* data = psi.data();
+  parallel_for(par, outer_count(psi.num_qubits(), expand), [&](index_t i) {
+    const index_t base = expand(i);
+    std::swap(data[base], data[base | bit]);
+  });
+}
+
+// Exchange of two qubits where every control is 1.
+template <typename T>
+void apply_swap(StateVector<T>& psi, unsigned a, unsigned b, const std::vector<unsigned>& controls,
+                const Parallelism& par) {
+  const IndexExpander expand(concat({a, b}, controls), controls);
+  const index_t bit_a = index_t{1} << a, bit_b = index_t{1} << b;
+  auto* data = psi.data();
+  parallel_for(par, outer_count(psi.num_qubits(), expand), [&](index_t i) {
+    const index_t base = expand(i);
+    std::swap(data[base | bit_a], data[base | bit_b]);
+  });
+}
+
+}  // namespace svsim

@@ -1,0 +1,305 @@
+// Runs a whole circuit in C++: the gates, then either one sample of all shots
+// (when every measurement is terminal) or one trajectory per shot.  Between ops
+// it checks a cancel flag and advances a progress counter that other threads read.
+#pragma once
+
+#include <atomic>
+#include <complex>
+#include <cstdint>
+#include <exception>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "kernels.h"
+#include "measure.h"
+#include "parallel.h"
+#include "program.h"
+#include "random.h"
+#include "state.h"
+
+namespace svsim {
+
+// Shared between the thread that runs a circuit and the threads that watch it.
+struct RunControl {
+  std::atomic<bool> cancel_requested{false};
+  std::atomic<std::uint64_t> ops_done{0};
+  std::atomic<std::uint64_t> ops_total{0};
+
+  double progress() const {
+    const std::uint64_t total = ops_total.load();
+    return total == 0 ? 0.0 : static_cast<double>(ops_done.load()) / static_cast<double>(total);
+  }
+};
+
+struct Cancelled : std::exception {
+  const char* what() const noexcept override { return "the run was cancelled"; }
+};
+
+struct RunOptions {
+  std::uint64_t shots = 1;
+  std::uint64_t seed = 0;
+  Parallelism parallelism;
+  bool allow_prefix_copy = true;  // may trajectories keep a copy of the state before the first measurement?
+};
+
+template <typename T>
+struct SavedValue {
+  OpKind kind;
+  std::shared_ptr<StateVector<T>> state;  // SaveStatevector
+  std::vector<double> probabilities;      // SaveProbabilities (averaged over shots)
+  double expectation = 0.0;               // SaveExpectation (averaged over shots)
+};
+
+template <typename T>
+struct RunOutput {
+  std::string method;               // "sampling" or "trajectory"
+  std::size_t words_per_shot = 0;   // 64-bit words of classical memory per shot
+  std::vector<std::uint64_t> memory;  // shots * words_per_shot, clbit c in word c / 64, bit c % 64
+  std::shared_ptr<StateVector<T>> final_state;
+  std::vector<SavedValue<T>> saves;
+};
+
+// True when measuring at the end gives the same distribution as measuring where
+// the circuit says: no reset or condition, and nothing after a measurement
+// touches or saves the measured qubits.
+template <typename T>
+bool measurements_are_terminal(const Program<T>& program) {
+  std::uint64_t measured = 0;
+  for (const Op<T>& op : program.ops) {
+    if (op.kind == OpKind::Reset || op.is_conditional()) return false;
+    if (op.kind == OpKind::Measure) {
+      measured |= std::uint64_t{1} << op.targets[0];
+    } else if (op.is_save()) {
+      if (measured) return false;
+    } else {
+      for (unsigned q : op.targets) if (measured >> q & 1) return false;
+      for (unsigned q : op.controls) if (measured >> q & 1) return false;
+    }
+  }
+  return true;
+}
+
+template <typename T>
+class Runner {
+ public:
+  Runner(const Program<T>& program, const RunOptions& options, RunControl& control)
+      : program_(program), options_(options), control_(control), par_(options.parallelism),
+        rng_(options.seed) {
+    out_.words_per_shot = (program.num_clbits + 63) / 64;
+    out_.saves.resize(program.num_saves);
+    // A statevector save after which nothing changes the state is the final
+    // state itself: point at it instead of copying.
+    last_state_change_ = -1;
+    for (std::size_t i = 0; i < program.ops.size(); ++i) {
+      const OpKind kind = program.ops[i].kind;
+      if (program.ops[i].is_gate() || kind == OpKind::Measure || kind == OpKind::Reset) {
+        last_state_change_ = static_cast<std::int64_t>(i);
+      }
+    }
+  }
+
+  RunOutput<T> run(const std::complex<double>* initial_state) {
+    initial_state_ = initial_state;
+    state_ = std::make_shared<StateVector<T>>(program_.num_qubits, par_);
+    load_initial_state(*state_);
+    out_.final_state = state_;
+    if (measurements_are_terminal(program_)) {
+      run_sampling();
+    } else {
+      run_trajectories();
+    }
+    return std::move(out_);
+  }
+
+ private:
+  void load_initial_state(StateVector<T>& psi) {
+    if (initial_state_ == nullptr) return;
+    const std::complex<double>* source = initial_state_;
+    auto* data = psi.data();
+    parallel_for(par_, psi.size(), [=](index_t i) {
+      data[i] = std::complex<T>(static_cast<T>(source[i].real()), static_cast<T>(source[i].imag()));
+    });
+  }
+
+  void check_cancel() const {
+    if (control_.cancel_requested.load(std::memory_order_relaxed)) throw Cancelled();
+  }
+
+  void step_done() { control_.ops_done.fetch_add(1, std::memory_order_relaxed); }
+
+  bool condition_holds(const Op<T>& op, const std::uint64_t* clbits) const {
+    for (std::size_t j = 0; j < op.cond_clbits.size(); ++j) {
+      const unsigned c = op.cond_clbits[j];
+      const std::uint64_t bit = clbits[c / 64] >> (c % 64) & 1;
+      const std::uint64_t want = j < 64 ? (op.cond_value >> j & 1) : 0;
+      if (bit != want) return false;
+    }
+    return true;
+  }
+
+  void apply_gate(const Op<T>& op) {
+    switch (op.kind) {
+      case OpKind::Dense: return apply_dense(*state_, op.targets, op.controls, op.values.data(), par_);
+      case OpKind::Diagonal:
+        return apply_diagonal(*state_, op.targets, op.controls, op.values.data(), par_);
+      case OpKind::Flip: return apply_flip(*state_, op.targets[0], op.controls, par_);
+      case OpKind::Swap: return apply_swap(*state_, op.targets[0], op.targets[1], op.controls, par_);
+      default: return;
+    }
+  }
+
+  // Saves made once (sampling, or before the first random op) are stored as
+  // they are; saves made in every trajectory are averaged over the shots
+  // (statevectors: the last shot's).
+  void save(const Op<T>& op, std::size_t index, double weight) {
+    SavedValue<T>& saved = out_.saves[static_cast<std::size_t>(op.slot)];
+    saved.kind = op.kind;
+    switch (op.kind) {
+      case OpKind::SaveStatevector:
+        if (static_cast<std::int64_t>(index) > last_state_change_) {
+          saved.state = state_;
+        } else {
+          if (!saved.state) saved.state = std::make_shared<StateVector<T>>(program_.num_qubits, par_);
+          saved.state->copy_from(*state_, par_);
+        }
+        break;
+      case OpKind::SaveProbabilities: {
+        const std::vector<double> p = probabilities(*state_, op.targets, par_);
+        saved.probabilities.resize(p.size(), 0.0);
+        for (std::size_t m = 0; m < p.size(); ++m) saved.probabilities[m] += weight * p[m];
+        break;
+      }
+      case OpKind::SaveExpectation: {
+        std::vector<int> codes;
+        for (const auto& v : op.values) codes.push_back(static_cast<int>(v.real()));
+        saved.expectation += weight * expectation_pauli(*state_, op.targets, codes, par_);
+        break;
+      }
+      default: break;
+    }
+  }
+
+  void run_sampling() {
+    out_.method = "sampling";
+    control_.ops_total = program_.ops.size() + 1;
+    std::vector<std::pair<unsigned, unsigned>> measures;  // (qubit, clbit)
+    for (std::size_t i = 0; i < program_.ops.size(); ++i) {
+      check_cancel();
+      const Op<T>& op = program_.ops[i];
+      if (op.kind == OpKind::Measure) {
+        measures.emplace_back(op.targets[0], static_cast<unsigned>(op.slot));
+      } else if (op.is_save()) {
+        save(op, i, 1.0);
+      } else {
+        apply_gate(op);
+      }
+      step_done();
+    }
+    check_cancel();
+    out_.memory.assign(options_.shots * out_.words_per_shot, 0);
+    if (!measures.empty()) {
+      const std::vector<index_t> samples = sample_indices(
+          *state_, options_.shots, rng_, par_,
+          [this] { return control_.cancel_requested.load(std::memory_order_relaxed); });
+      check_cancel();
+      const std::size_t words = out_.words_per_shot;
+      for (std::uint64_t s = 0; s < options_.shots; ++s) {
+        std::uint64_t* clbits = out_.memory.data() + s * words;
+        for (const auto& [qubit, clbit] : measures) {
+          const std::uint64_t bit = samples[s] >> qubit & 1;
+          clbits[clbit / 64] = (clbits[clbit / 64] & ~(std::uint64_t{1} << (clbit % 64))) |
+                               (bit << (clbit % 64));
+        }
+      }
+    }
+    step_done();
+  }
+
+  void run_trajectories() {
+    out_.method = "trajectory";
+    const std::uint64_t shots = options_.shots;
+    std::size_t first_random = 0;
+    while (first_random < program_.ops.size()) {
+      const Op<T>& op = program_.ops[first_random];
+      if (op.kind == OpKind::Measure || op.kind == OpKind::Reset || op.is_conditional()) break;
+      ++first_random;
+    }
+    const std::size_t suffix = program_.ops.size() - first_random;
+    const bool keep_prefix = options_.allow_prefix_copy && shots > 1 && first_random > 0;
+    const std::uint64_t prefix_runs = keep_prefix || shots == 0 ? 1 : shots;
+    control_.ops_total = prefix_runs * first_random + shots * suffix;
+
+    auto run_prefix = [&](bool with_saves) {
+      for (std::size_t i = 0; i < first_random; ++i) {
+        check_cancel();
+        const Op<T>& op = program_.ops[i];
+        if (op.is_save()) {
+          if (with_saves) save(op, i, 1.0);
+        } else {
+          apply_gate(op);
+        }
+        step_done();
+      }
+    };
+    run_prefix(true);
+    std::unique_ptr<StateVector<T>> prefix_state;
+    if (keep_prefix) {
+      prefix_state = std::make_unique<StateVector<T>>(program_.num_qubits, par_);
+      prefix_state->copy_from(*state_, par_);
+    }
+
+    const std::size_t words = out_.words_per_shot;
+    out_.memory.assign(shots * words, 0);
+    const double weight = shots ? 1.0 / static_cast<double>(shots) : 0.0;
+    for (std::uint64_t s = 0; s < shots; ++s) {
+      if (s > 0) {
+        if (prefix_state) {
+          state_->copy_from(*prefix_state, par_);
+        } else {
+          state_->set_zero_state(par_);
+          load_initial_state(*state_);
+          run_prefix(false);
+        }
+      }
+      std::uint64_t* clbits = out_.memory.data() + s * words;
+      for (std::size_t i = first_random; i < program_.ops.size(); ++i) {
+        check_cancel();
+        const Op<T>& op = program_.ops[i];
+        if (op.is_save()) {
+          save(op, i, weight);
+        } else if (!op.is_conditional() || condition_holds(op, clbits)) {
+          if (op.kind == OpKind::Measure) {
+            const unsigned c = static_cast<unsigned>(op.slot);
+            const std::uint64_t bit =
+                static_cast<std::uint64_t>(measure_qubit(*state_, op.targets[0], rng_, par_));
+            clbits[c / 64] = (clbits[c / 64] & ~(std::uint64_t{1} << (c % 64))) | (bit << (c % 64));
+          } else if (op.kind == OpKind::Reset) {
+            reset_qubit(*state_, op.targets[0], rng_, par_);
+          } else {
+            apply_gate(op);
+          }
+        }
+        step_done();
+      }
+    }
+  }
+
+  const Program<T>& program_;
+  RunOptions options_;
+  RunControl& control_;
+  Parallelism par_;
+  Random rng_;
+  const std::complex<double>* initial_state_ = nullptr;
+  std::shared_ptr<StateVector<T>> state_;
+  std::int64_t last_state_change_;
+  RunOutput<T> out_;
+};
+
+template <typename T>
+RunOutput<T> run_program(const Program<T>& program, const RunOptions& options, RunControl& control,
+                         const std::complex<double>* initial_state) {
+  return Runner<T>(program, options, control).run(initial_state);
+}
+
+}  // namespace svsim

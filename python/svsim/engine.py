@@ -1,0 +1,161 @@
+"""One circuit through the compiled kernel: memory checks, the call, the output.
+
+This is the single place that calls ``svsim._core.run``; the job layer and the
+temporary :func:`svsim.simulate` both go through :func:`run_experiment`.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from svsim import _core
+from svsim.circuit import Circuit
+from svsim.exceptions import CircuitError, SimulatorError
+
+PRECISIONS = {"double": np.complex128, "single": np.complex64}
+
+# The kernel runs its loops on several threads only when they cover at least
+# this many amplitudes (2^14): below it, starting threads costs more than it saves.
+PARALLEL_THRESHOLD = 1 << 14
+
+
+def available_memory_bytes() -> int:
+    """Physical memory that is free now (MemAvailable on Linux)."""
+    try:
+        with open("/proc/meminfo") as meminfo:
+            for line in meminfo:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return 8 << 30
+
+
+def default_max_memory_mb() -> int:
+    """The default memory limit: 80% of what is available, leaving room for Python."""
+    return int(available_memory_bytes() * 0.8) >> 20
+
+
+def state_bytes(num_qubits: int, precision: str) -> int:
+    return (1 << num_qubits) * np.dtype(PRECISIONS[precision]).itemsize
+
+
+def max_qubits_for(max_memory_mb: float, precision: str) -> int:
+    """The most qubits whose statevector fits in ``max_memory_mb``."""
+    itemsize = np.dtype(PRECISIONS[precision]).itemsize
+    limit = int(max_memory_mb * (1 << 20))
+    return max(0, (limit // itemsize).bit_length() - 1)
+
+
+def check_precision(precision: str) -> str:
+    if precision not in PRECISIONS:
+        raise SimulatorError(f"precision must be 'single' or 'double', not {precision!r}")
+    return precision
+
+
+def statevectors_needed(circuit: Circuit) -> int:
+    """How many full statevectors a run of ``circuit`` holds at once, at most:
+    the state, one per statevector save that is not at the end, and none for
+    the prefix copy (that one is optional and counted by the caller)."""
+    saves = [i for i in circuit.data if i.name == "save_statevector"]
+    return 1 + len(saves)
+
+
+def check_memory(circuit: Circuit, precision: str, max_memory_mb: float) -> None:
+    """Refuse, before anything is allocated, a circuit whose states do not fit."""
+    needed = statevectors_needed(circuit) * state_bytes(circuit.num_qubits, precision)
+    limit = int(max_memory_mb * (1 << 20))
+    if needed > limit:
+        hint = " or precision='single'" if precision == "double" else ""
+        raise SimulatorError(
+            f"circuit {circuit.name!r} needs {needed:,} bytes for {circuit.num_qubits} qubits in "
+            f"{precision} precision, but the limit is {limit:,} bytes "
+            f"(max_memory_mb={max_memory_mb:g}); use fewer qubits{hint}, or raise max_memory_mb "
+            f"if the machine has the memory"
+        )
+
+
+def check_initial_statevector(initial: Any, num_qubits: int) -> np.ndarray:
+    vector = np.ascontiguousarray(initial, dtype=np.complex128)
+    if vector.shape != (1 << num_qubits,):
+        raise CircuitError(
+            f"initial_statevector has shape {vector.shape}; a {num_qubits}-qubit circuit needs "
+            f"({1 << num_qubits},)"
+        )
+    norm = float(np.vdot(vector, vector).real)
+    if not np.isfinite(norm) or abs(norm - 1.0) > 1e-8:
+        raise CircuitError(f"initial_statevector has norm^2 {norm}; normalise it to 1")
+    return vector
+
+
+@dataclass
+class ExperimentOutput:
+    """What the kernel returned for one circuit, before it becomes a Result."""
+
+    memory: np.ndarray  # (shots, words) uint64: clbit c is bit c % 64 of word c // 64
+    method: str  # "sampling" or "trajectory"
+    statevector: np.ndarray  # a view of the kernel's final state, not a copy
+    saves: dict[str, Any] = field(default_factory=dict)
+    seed: int = 0
+    shots: int = 0
+    threads: int = 1
+    precision: str = "double"
+    time_taken: float = 0.0
+
+
+def run_experiment(
+    circuit: Circuit,
+    *,
+    shots: int,
+    seed: int,
+    precision: str = "double",
+    threads: int = 0,
+    max_memory_mb: float | None = None,
+    control: _core.RunControl | None = None,
+    initial_statevector: np.ndarray | None = None,
+) -> ExperimentOutput:
+    """Run one circuit to completion in the calling thread (the GIL is released)."""
+    check_precision(precision)
+    limit = default_max_memory_mb() if max_memory_mb is None else max_memory_mb
+    check_memory(circuit, precision, limit)
+    spare = limit * (1 << 20) - statevectors_needed(circuit) * state_bytes(
+        circuit.num_qubits, precision
+    )
+    program = circuit.encode()
+    threads = threads if threads > 0 else os.cpu_count() or 1
+    start = time.perf_counter()
+    raw = _core.run(
+        program.ops,
+        program.qubits,
+        program.values,
+        program.num_qubits,
+        program.num_clbits,
+        shots,
+        seed,
+        precision,
+        threads,
+        PARALLEL_THRESHOLD,
+        spare >= state_bytes(circuit.num_qubits, precision),
+        control if control is not None else _core.RunControl(),
+        initial_statevector,
+    )
+    elapsed = time.perf_counter() - start
+    return ExperimentOutput(
+        memory=raw["memory"],
+        method=raw["method"],
+        statevector=raw["state"],
+        saves=dict(zip(program.save_labels, raw["saves"])),
+        seed=seed,
+        shots=shots,
+        threads=threads,
+        precision=precision,
+        time_taken=elapsed,
+    )

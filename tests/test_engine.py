@@ -1,0 +1,299 @@
+"""The compiled kernel, through engine.run_experiment, against the dense reference."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+import svsim
+from reference import (
+    expectation_value,
+    probabilities,
+    random_circuit,
+    random_unitary,
+    reference_statevector,
+)
+from svsim.engine import run_experiment
+from svsim.gates import GATES
+
+TOLERANCE = {"double": 1e-10, "single": 1e-4}
+
+
+def random_state(num_qubits: int, rng: np.random.Generator) -> np.ndarray:
+    v = rng.standard_normal(1 << num_qubits) + 1j * rng.standard_normal(1 << num_qubits)
+    return v / np.linalg.norm(v)
+
+
+def final_state(circuit, precision="double", initial=None, threads=1, shots=1, seed=7):
+    out = run_experiment(
+        circuit, shots=shots, seed=seed, precision=precision, threads=threads,
+        initial_statevector=initial,
+    )
+    return out.statevector
+
+
+def placements(num_qubits: int, width: int, rng: np.random.Generator, limit: int = 60):
+    """Every ordered choice of ``width`` distinct qubits, or a random sample of them."""
+    every = list(itertools.permutations(range(num_qubits), width))
+    if len(every) <= limit:
+        return every
+    return [every[i] for i in rng.choice(len(every), size=limit, replace=False)]
+
+
+def add_gate(circuit, name, params, qubits):
+    if name in ("mcx", "mcp"):
+        args = (*params, list(qubits[:-1]), qubits[-1])
+    else:
+        args = (*params, *qubits)
+    getattr(circuit, name)(*args)
+
+
+@pytest.mark.parametrize("precision", ["double", "single"])
+@pytest.mark.parametrize("name", sorted(GATES))
+def test_every_gate_on_every_placement(name, precision):
+    spec = GATES[name]
+    rng = np.random.default_rng(sum(map(ord, name)))
+    for num_qubits in range(1, 9):
+        widths = (
+            range(2, num_qubits + 1) if spec.num_controls is None
+            else [spec.num_controls + spec.num_targets]
+        )
+        for width in widths:
+            if width > num_qubits:
+                continue
+            for qubits in placements(num_qubits, width, rng, limit=30 if num_qubits < 7 else 6):
+                params = tuple(rng.uniform(-2 * np.pi, 2 * np.pi, spec.num_params))
+                circuit = svsim.Circuit(num_qubits)
+                add_gate(circuit, name, params, qubits)
+                psi = random_state(num_qubits, rng)
+                got = final_state(circuit, precision, psi)
+                want = reference_statevector(circuit, psi)
+                np.testing.assert_allclose(got, want, atol=TOLERANCE[precision], rtol=0,
+                                           err_msg=f"{name} on {qubits} of {num_qubits}")
+
+
+@pytest.mark.parametrize("width", [1, 2, 3, 4, 5, 6])
+def test_dense_unitary_of_every_width(width):
+    rng = np.random.default_rng(width)
+    for num_qubits in range(width, 9):
+        for qubits in placements(num_qubits, width, rng, limit=8):
+            circuit = svsim.Circuit(num_qubits).unitary(random_unitary(width, rng), list(qubits))
+            psi = random_state(num_qubits, rng)
+            np.testing.assert_allclose(final_state(circuit, initial=psi),
+                                       reference_statevector(circuit, psi), atol=1e-10, rtol=0)
+
+
+@pytest.mark.parametrize("precision", ["double", "single"])
+@pytest.mark.parametrize("num_qubits", [1, 2, 3, 5, 8])
+def test_random_circuits(num_qubits, precision):
+    for seed in range(4):
+        circuit = random_circuit(num_qubits, depth=6, seed=seed)
+        got = final_state(circuit, precision)
+        np.testing.assert_allclose(got, reference_statevector(circuit),
+                                   atol=TOLERANCE[precision], rtol=0)
+
+
+def test_global_phase_applies():
+    circuit = svsim.Circuit(2).h(0)
+    circuit.global_phase = 0.7
+    got = final_state(circuit)
+    np.testing.assert_allclose(got, np.exp(0.7j) * np.array([1, 1, 0, 0]) / np.sqrt(2), atol=1e-12)
+
+
+def test_statevector_is_a_view_of_the_kernel_buffer():
+    circuit = svsim.Circuit(10).h(3).save_statevector()
+    out = run_experiment(circuit, shots=1, seed=1)
+    assert not out.statevector.flags.owndata
+    assert out.statevector.dtype == np.complex128
+    # A save at the end is the final state itself, not a copy.
+    assert np.shares_memory(out.saves["statevector"], out.statevector)
+    single = run_experiment(circuit, shots=1, seed=1, precision="single")
+    assert single.statevector.dtype == np.complex64
+
+
+def test_mid_circuit_statevector_save_is_a_snapshot():
+    circuit = svsim.Circuit(2).h(0).save_statevector("before").cx(0, 1).save_statevector("after")
+    out = run_experiment(circuit, shots=1, seed=1)
+    np.testing.assert_allclose(out.saves["before"], [2**-0.5, 2**-0.5, 0, 0], atol=1e-12)
+    np.testing.assert_allclose(out.saves["after"], [2**-0.5, 0, 0, 2**-0.5], atol=1e-12)
+    assert not np.shares_memory(out.saves["before"], out.statevector)
+
+
+@pytest.mark.parametrize("precision", ["double", "single"])
+def test_saved_probabilities_and_expectation_values(precision):
+    rng = np.random.default_rng(11)
+    for seed in range(5):
+        circuit = random_circuit(5, depth=4, seed=seed)
+        qubits = [int(q) for q in rng.permutation(5)[: rng.integers(1, 6)]]
+        pauli = "".join(rng.choice(list("IXYZ"), size=len(qubits)))
+        circuit.save_probabilities(qubits, label="p").save_probabilities(label="all")
+        circuit.save_expectation_value(pauli, qubits, label="e")
+        out = run_experiment(circuit, shots=1, seed=1, precision=precision)
+        state = reference_statevector(circuit)
+        tol = TOLERANCE[precision]
+        np.testing.assert_allclose(out.saves["p"], probabilities(state, qubits), atol=tol)
+        np.testing.assert_allclose(out.saves["all"], probabilities(state), atol=tol)
+        assert out.saves["e"] == pytest.approx(expectation_value(state, pauli, qubits), abs=tol)
+
+
+def chi_square(counts: np.ndarray, probs: np.ndarray) -> tuple[float, int]:
+    expected = probs * counts.sum()
+    mask = expected > 0
+    assert counts[~mask].sum() == 0, "an outcome of probability zero was drawn"
+    stat = float(((counts[mask] - expected[mask]) ** 2 / expected[mask]).sum())
+    return stat, int(mask.sum()) - 1
+
+
+def chi_square_bound(dof: int) -> float:
+    # Far above the 1 - 1e-6 quantile of chi-square(dof) for the dofs used here;
+    # with fixed seeds the test is deterministic, the bound only has to be fair.
+    return dof + 8 * np.sqrt(2 * max(dof, 1)) + 12
+
+
+def outcomes(memory: np.ndarray) -> np.ndarray:
+    return memory[:, 0].astype(np.int64)
+
+
+@pytest.mark.parametrize("num_qubits", [3, 6, 15])
+def test_sampling_matches_the_distribution(num_qubits):
+    circuit = random_circuit(num_qubits, depth=3, seed=num_qubits, gate_set=["h", "ry", "cx", "rz"])
+    state = reference_statevector(circuit) if num_qubits <= 8 else None
+    circuit.measure_all()
+    out = run_experiment(circuit, shots=20000, seed=5)
+    assert out.method == "sampling"
+    if state is None:
+        state = out.statevector
+    probs = np.abs(np.asarray(state, dtype=np.complex128)) ** 2
+    counts = np.bincount(outcomes(out.memory), minlength=1 << num_qubits)
+    if num_qubits > 8:  # too many outcomes for a fair test: group them by their low 6 bits
+        counts = counts.reshape(-1, 64).sum(axis=0)
+        probs = probs.reshape(-1, 64).sum(axis=0)
+    stat, dof = chi_square(counts, probs)
+    assert stat < chi_square_bound(dof)
+
+
+def test_samples_are_in_random_shot_order():
+    circuit = svsim.Circuit(1, 1).h(0).measure(0, 0)
+    bits = outcomes(run_experiment(circuit, shots=4000, seed=3).memory)
+    # Sorted order would make almost every neighbour equal.
+    changes = np.count_nonzero(np.diff(bits))
+    assert 1700 < changes < 2300
+
+
+def test_same_seed_same_samples_at_one_and_two_threads():
+    circuit = random_circuit(16, depth=2, seed=1, gate_set=["h", "rx", "cz"]).measure_all()
+    one = run_experiment(circuit, shots=5000, seed=42, threads=1).memory
+    two = run_experiment(circuit, shots=5000, seed=42, threads=2).memory
+    np.testing.assert_array_equal(one, two)
+    other = run_experiment(circuit, shots=5000, seed=43, threads=2).memory
+    assert not np.array_equal(one, other)
+
+
+def test_trajectories_same_seed_same_samples_at_one_and_two_threads():
+    circuit = svsim.Circuit(15, 2).h(0).measure(0, 0).cx(0, 1, condition=(0, 1))
+    for q in range(15):
+        circuit.ry(0.3 * q, q)
+    circuit.measure(1, 1)
+    one = run_experiment(circuit, shots=50, seed=9, threads=1)
+    two = run_experiment(circuit, shots=50, seed=9, threads=2)
+    assert one.method == "trajectory"
+    np.testing.assert_array_equal(one.memory, two.memory)
+
+
+def test_mid_circuit_measurement_and_condition():
+    # Measure a |+>, then flip a second qubit when the result was 1: the two
+    # clbits always agree.
+    circuit = svsim.Circuit(2, 2).h(0).measure(0, 0).x(1, condition=(0, 1)).measure(1, 1)
+    out = run_experiment(circuit, shots=2000, seed=4)
+    assert out.method == "trajectory"
+    values = outcomes(out.memory)
+    assert set(np.unique(values)) == {0, 3}
+    stat, dof = chi_square(np.bincount(values, minlength=4), np.array([0.5, 0, 0, 0.5]))
+    assert stat < chi_square_bound(dof)
+
+
+def test_register_condition():
+    circuit = svsim.Circuit(3)
+    circuit.add_register("a", 2).add_register("b", 1)
+    circuit.x(0).x(1).measure(0, 0).measure(1, 1)
+    circuit.x(2, condition=("a", 3)).measure(2, 2)
+    assert outcomes(run_experiment(circuit, shots=10, seed=1).memory).tolist() == [7] * 10
+    circuit = svsim.Circuit(3)
+    circuit.add_register("a", 2).add_register("b", 1)
+    circuit.x(0).measure(0, 0).measure(1, 1).x(2, condition=("a", 3)).measure(2, 2)
+    assert outcomes(run_experiment(circuit, shots=10, seed=1).memory).tolist() == [1] * 10
+
+
+def test_reset_returns_qubit_to_zero():
+    circuit = svsim.Circuit(2, 2).h(0).cx(0, 1).reset(0).measure(0, 0).measure(1, 1)
+    out = run_experiment(circuit, shots=2000, seed=8)
+    values = outcomes(out.memory)
+    assert set(np.unique(values)) <= {0, 2}
+    stat, dof = chi_square(np.bincount(values, minlength=4), np.array([0.5, 0, 0.5, 0]))
+    assert stat < chi_square_bound(dof)
+
+
+def test_measurement_collapses_the_state():
+    circuit = svsim.Circuit(2, 1).h(0).cx(0, 1).measure(0, 0).save_statevector()
+    out = run_experiment(circuit, shots=1, seed=2)
+    state = out.saves["statevector"]
+    bit = int(out.memory[0, 0])
+    want = np.zeros(4)
+    want[3 * bit] = 1
+    np.testing.assert_allclose(np.abs(state), want, atol=1e-12)
+
+
+def test_trajectories_without_prefix_copy_give_the_same_samples():
+    circuit = svsim.Circuit(4, 2).h(0).ry(0.4, 1).cx(1, 2).measure(0, 0).reset(0).measure(1, 1)
+    program = circuit.encode()
+    from svsim import _core
+
+    def run(allow_copy):
+        return _core.run(program.ops, program.qubits, program.values, 4, 2, 300, 5, "double", 1,
+                         1 << 14, allow_copy, _core.RunControl())["memory"]
+
+    np.testing.assert_array_equal(run(True), run(False))
+
+
+def test_initial_statevector_is_used():
+    rng = np.random.default_rng(2)
+    psi = random_state(3, rng)
+    circuit = svsim.Circuit(3).x(1)
+    np.testing.assert_allclose(final_state(circuit, initial=psi),
+                               reference_statevector(circuit, psi), atol=1e-12)
+
+
+def test_memory_limit_refused_before_allocation():
+    circuit = svsim.Circuit(34)
+    with pytest.raises(svsim.SimulatorError, match=r"274,877,906,944 bytes.*max_memory_mb"):
+        run_experiment(circuit, shots=1, seed=1)
+    with pytest.raises(svsim.SimulatorError, match="single"):
+        run_experiment(svsim.Circuit(20), shots=1, seed=1, max_memory_mb=1)
+
+
+def test_bad_initial_statevector():
+    from svsim.engine import check_initial_statevector
+
+    with pytest.raises(svsim.CircuitError, match="shape"):
+        check_initial_statevector(np.ones(3), 2)
+    with pytest.raises(svsim.CircuitError, match="normalise"):
+        check_initial_statevector(np.ones(4), 2)
+
+
+def test_cancel_before_start_raises_cancelled():
+    from svsim import _core
+
+    control = _core.RunControl()
+    control.cancel()
+    with pytest.raises(_core.Cancelled):
+        run_experiment(svsim.Circuit(3).h(0), shots=1, seed=1, control=control)
+    assert issubclass(_core.Cancelled, svsim.SvsimError)
+
+
+def test_progress_reaches_one():
+    from svsim import _core
+
+    control = _core.RunControl()
+    run_experiment(svsim.Circuit(3).h(0).cx(0, 1).measure_all(), shots=10, seed=1, control=control)
+    assert control.progress() == 1.0
