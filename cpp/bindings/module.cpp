@@ -132,6 +132,7 @@ PYBIND11_MODULE(_core, m) {
     info["openmp"] = svsim::built_with_openmp();
     info["max_threads"] = svsim::hardware_threads();
     info["cpu_simd"] = svsim::cpu_simd_level();
+    info["simd"] = svsim::isa_name(svsim::kernel_isa());
     return info;
   });
 }

@@ -27,7 +27,6 @@ __all__ = [
 def build_info() -> dict:
     """What this build can do: OpenMP, threads, vector instructions, precisions."""
     info = dict(_core.build_info())
-    info["simd"] = "none"
     info["precisions"] = ("single", "double")
     info["version"] = __version__
     return info

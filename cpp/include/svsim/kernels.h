@@ -139,23 +139,6 @@ void apply_dense_any(StateVector<T>& psi, const std::vector<unsigned>& targets,
   });
 }
 
-// A dense 2^k x 2^k matrix (Qiskit order: target j is bit j of the row index)
-// on k targets, where every control is 1.
-template <typename T>
-void apply_dense(StateVector<T>& psi, const std::vector<unsigned>& targets,
-                 const std::vector<unsigned>& controls, const std::complex<T>* m,
-                 const Parallelism& par) {
-  if (controls.empty() && targets.size() == 1) return apply_dense_1q(psi, targets[0], m, par);
-  switch (targets.size()) {
-    case 1: return apply_dense_fixed<T, 2>(psi, targets, controls, m, par);
-    case 2: return apply_dense_fixed<T, 4>(psi, targets, controls, m, par);
-    case 3: return apply_dense_fixed<T, 8>(psi, targets, controls, m, par);
-    case 4: return apply_dense_fixed<T, 16>(psi, targets, controls, m, par);
-    case 5: return apply_dense_fixed<T, 32>(psi, targets, controls, m, par);
-    default: return apply_dense_any(psi, targets, controls, m, par);
-  }
-}
-
 // A diagonal on k targets (k may be 0: a phase on every controlled amplitude).
 template <typename T>
 void apply_diagonal(StateVector<T>& psi, const std::vector<unsigned>& targets,

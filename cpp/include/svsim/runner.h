@@ -16,6 +16,7 @@
 #include "parallel.h"
 #include "program.h"
 #include "random.h"
+#include "simd.h"
 #include "state.h"
 
 namespace svsim {

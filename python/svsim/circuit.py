@@ -1,0 +1,901 @@
+"""The circuit builder: ``Circuit`` and its instructions, and their encoding.
+
+A :class:`Circuit` is a list of :class:`Instruction` records.  Every method
+that adds one checks its arguments first and raises :class:`CircuitError`,
+saying what to fix, before anything is added.  :meth:`Circuit.encode` turns
+the list into the flat :class:`Program` arrays that the C++ kernel runs (the
+layout is described in :mod:`svsim._ops`).
+
+Conventions (Qiskit's): qubit 0 is the least significant bit of a basis-state
+index; gate methods take their parameters first, then controls, then targets;
+gate matrices are those of :mod:`svsim.gates`.
+"""
+
+from __future__ import annotations
+
+import cmath
+import itertools
+import math
+import numbers
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from svsim import _ops
+from svsim.exceptions import CircuitError
+from svsim.gates import GATES
+
+__all__ = ["Circuit", "Instruction", "Program"]
+
+QubitArg = int | Sequence[int]
+"""One qubit index, or a sequence of them to apply a gate to each (broadcast)."""
+
+ConditionArg = tuple[int | str, int]
+"""``(clbit_index, 0 or 1)`` or ``(register_name, value)``."""
+
+_UNITARY_ATOL = 1e-8
+_MAX_CONDITION_BITS = 63  # the value must fit ops[:, COND_VALUE] (int64)
+_PAULI_CHARS = frozenset("IXYZ")
+_SAVE_KINDS = {
+    "save_statevector": "statevector",
+    "save_probabilities": "probabilities",
+    "save_expectation_value": "expectation_value",
+}
+_name_counter = itertools.count()
+
+
+@dataclass(frozen=True, eq=False)
+class Instruction:
+    """One instruction of a circuit.
+
+    ``qubits`` are in the order of the method's arguments (controls, then
+    targets).  ``condition`` is ``(clbits, value)`` with the condition's clbit
+    indices resolved (a register becomes its bits, bit 0 first) and bit ``j``
+    of ``value`` compared with ``clbits[j]``.  ``matrix`` is set for
+    ``unitary`` only.  ``label`` is the save label for save instructions and
+    the optional user label of ``unitary``.  ``save_expectation_value`` keeps
+    its Pauli string as ``params[0]``.
+    """
+
+    name: str
+    qubits: tuple[int, ...] = ()
+    clbits: tuple[int, ...] = ()
+    params: tuple[Any, ...] = ()
+    condition: tuple[tuple[int, ...], int] | None = None
+    matrix: np.ndarray | None = None
+    label: str | None = None
+
+    def _key(self) -> tuple[Any, ...]:
+        return (self.name, self.qubits, self.clbits, self.params, self.condition, self.label)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Instruction):
+            return NotImplemented
+        if self._key() != other._key():
+            return False
+        if self.matrix is None or other.matrix is None:
+            return self.matrix is other.matrix
+        return bool(np.array_equal(self.matrix, other.matrix))
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+
+@dataclass(frozen=True, eq=False)
+class Program:
+    """A circuit encoded for the kernel (see :mod:`svsim._ops`).
+
+    ``ops`` is int64 of shape (n_ops, OP_FIELDS), ``qubits`` int32 and
+    ``values`` complex128, all C-contiguous.  ``save_labels[i]`` and
+    ``save_kinds[i]`` (``"statevector"``, ``"probabilities"`` or
+    ``"expectation_value"``) describe the save op whose SLOT is ``i``.
+    """
+
+    ops: np.ndarray
+    qubits: np.ndarray
+    values: np.ndarray
+    num_qubits: int
+    num_clbits: int
+    save_labels: tuple[str, ...]
+    save_kinds: tuple[str, ...]
+
+    @property
+    def num_ops(self) -> int:
+        return int(self.ops.shape[0])
+
+
+# --------------------------------------------------------------------------
+# Argument checks shared by the methods.
+
+
+def _is_index(value: object) -> bool:
+    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
+
+
+def _is_sequence(value: object) -> bool:
+    if isinstance(value, np.ndarray):
+        return value.ndim == 1
+    return isinstance(value, (list, tuple, range))
+
+
+def _describe(value: object) -> str:
+    text = repr(value)
+    if len(text) > 40:
+        text = text[:37] + "..."
+    return f"{text} ({type(value).__name__})"
+
+
+def _real(value: object, what: str) -> float:
+    """A finite real number, or CircuitError."""
+    if isinstance(value, (bool, np.bool_)):
+        raise CircuitError(f"{what} must be a real number, got a bool")
+    if isinstance(value, numbers.Real):
+        number = float(value)
+    elif isinstance(value, np.ndarray) and value.ndim == 0 and value.dtype.kind in "iuf":
+        number = float(value)
+    elif isinstance(value, numbers.Complex):
+        raise CircuitError(f"{what} must be a real number, got the complex {value!r}")
+    else:
+        raise CircuitError(
+            f"{what} must be a real number, got {_describe(value)}; "
+            "bind symbolic parameters before adding the gate"
+        )
+    if not math.isfinite(number):
+        raise CircuitError(f"{what} must be finite, got {number}")
+    return number
+
+
+def _label(label: object, what: str) -> str:
+    if not isinstance(label, str) or not label:
+        raise CircuitError(f"{what} must be a non-empty string, got {_describe(label)}")
+    return label
+
+
+class Circuit:
+    """A quantum circuit on ``num_qubits`` qubits, built by chained method calls.
+
+    ``num_clbits > 0`` creates a classical register named ``"c"`` of that
+    size; :meth:`add_register` appends more registers.
+
+    >>> qc = Circuit(2).h(0).cx(0, 1).measure_all()
+    """
+
+    def __init__(self, num_qubits: int, num_clbits: int = 0, name: str | None = None) -> None:
+        if not _is_index(num_qubits) or num_qubits < 0:
+            raise CircuitError(f"num_qubits must be an int >= 0, got {_describe(num_qubits)}")
+        if not _is_index(num_clbits) or num_clbits < 0:
+            raise CircuitError(f"num_clbits must be an int >= 0, got {_describe(num_clbits)}")
+        if name is None:
+            name = f"circuit-{next(_name_counter)}"
+        elif not isinstance(name, str):
+            raise CircuitError(f"name must be a string, got {_describe(name)}")
+        self._num_qubits = int(num_qubits)
+        self._num_clbits = 0
+        self._name = name
+        self._registers: dict[str, tuple[int, ...]] = {}
+        self._data: list[Instruction] = []
+        self._save_labels: dict[str, str] = {}  # label -> kind, in order of addition
+        self._global_phase = 0.0
+        if num_clbits > 0:
+            self.add_register("c", int(num_clbits))
+
+    # ---------------------------------------------------------------- properties
+
+    @property
+    def num_qubits(self) -> int:
+        return self._num_qubits
+
+    @property
+    def num_clbits(self) -> int:
+        return self._num_clbits
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    @property
+    def data(self) -> list[Instruction]:
+        """The instructions, in order.  Add to it through the methods only."""
+        return self._data
+
+    @property
+    def cregs(self) -> list[tuple[str, int]]:
+        """The classical registers as ``(name, size)``, in order of addition."""
+        return [(name, len(bits)) for name, bits in self._registers.items()]
+
+    @property
+    def save_labels(self) -> tuple[str, ...]:
+        """The labels of the save instructions, in order."""
+        return tuple(self._save_labels)
+
+    @property
+    def global_phase(self) -> float:
+        """The circuit's global phase in radians, kept in [0, 2*pi)."""
+        return self._global_phase
+
+    @global_phase.setter
+    def global_phase(self, value: float) -> None:
+        self._global_phase = _real(value, "global_phase") % (2 * math.pi)
+
+    def register_clbits(self, name: str) -> tuple[int, ...]:
+        """The clbit indices of register ``name``, its bit 0 first."""
+        try:
+            return self._registers[name]
+        except (KeyError, TypeError):
+            raise CircuitError(self._unknown_register(name)) from None
+
+    def size(self) -> int:
+        """The number of instructions (barriers and saves included)."""
+        return len(self._data)
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+    def __iter__(self) -> Iterator[Instruction]:
+        return iter(self._data)
+
+    def count_ops(self) -> dict[str, int]:
+        """How many instructions of each name, the most frequent first."""
+        return dict(Counter(instr.name for instr in self._data).most_common())
+
+    def copy(self, name: str | None = None) -> Circuit:
+        """A copy of the circuit (instructions are immutable and shared)."""
+        new = Circuit.__new__(Circuit)
+        new.__dict__.update(self.__dict__)
+        new._name = self._name if name is None else name
+        new._registers = dict(self._registers)
+        new._data = list(self._data)
+        new._save_labels = dict(self._save_labels)
+        return new
+
+    def __repr__(self) -> str:
+        return (
+            f"Circuit(num_qubits={self._num_qubits}, num_clbits={self._num_clbits}, "
+            f"name={self._name!r}, size={len(self._data)})"
+        )
+
+    # ---------------------------------------------------------------- registers
+
+    def add_register(self, name: str, size: int) -> Circuit:
+        """Append a classical register of ``size`` new clbits named ``name``."""
+        if not isinstance(name, str) or not name or any(ch.isspace() for ch in name):
+            raise CircuitError(
+                f"register name must be a non-empty string without spaces, got {_describe(name)}"
+            )
+        if name in self._registers:
+            raise CircuitError(f"a register named {name!r} already exists; choose another name")
+        if not _is_index(size) or size < 0:
+            raise CircuitError(f"register size must be an int >= 0, got {_describe(size)}")
+        start = self._num_clbits
+        self._registers[name] = tuple(range(start, start + int(size)))
+        self._num_clbits = start + int(size)
+        return self
+
+    def _unknown_register(self, name: object) -> str:
+        known = ", ".join(repr(n) for n in self._registers) or "none"
+        return f"unknown register {name!r}; this circuit's registers are: {known}"
+
+    # ---------------------------------------------------------------- checks
+
+    def _index(self, value: object, kind: str) -> int:
+        size = self._num_qubits if kind == "qubit" else self._num_clbits
+        if not _is_index(value):
+            raise CircuitError(f"{kind} index must be an int, got {_describe(value)}")
+        index = int(value)  # type: ignore[call-overload]
+        if not 0 <= index < size:
+            if size == 0:
+                raise CircuitError(f"{kind} {index} is out of range: this circuit has no {kind}s")
+            raise CircuitError(f"{kind} {index} is out of range: valid {kind}s are 0..{size - 1}")
+        return index
+
+    def _indices(self, values: object, kind: str, what: str) -> tuple[int, ...]:
+        """A sequence of distinct indices (an int counts as a sequence of one)."""
+        if _is_index(values):
+            return (self._index(values, kind),)
+        if not _is_sequence(values):
+            raise CircuitError(
+                f"{what} must be an int or a sequence of ints, got {_describe(values)}"
+            )
+        result = tuple(self._index(v, kind) for v in values)  # type: ignore[union-attr]
+        self._distinct(result, what)
+        return result
+
+    @staticmethod
+    def _distinct(qubits: tuple[int, ...], what: str) -> None:
+        if len(set(qubits)) != len(qubits):
+            repeated = sorted({q for q in qubits if qubits.count(q) > 1})
+            raise CircuitError(
+                f"repeated qubit {repeated[0]} in {what} {list(qubits)}: "
+                "each qubit may appear once per gate"
+            )
+
+    def _broadcast(self, args: tuple[object, ...], kinds: tuple[str, ...]) -> list[tuple[int, ...]]:
+        """Expand Qiskit-style broadcast arguments to one index tuple per instruction."""
+        lengths = {len(a) for a in args if _is_sequence(a)}  # type: ignore[arg-type]
+        if not lengths:
+            return [tuple(self._index(a, k) for a, k in zip(args, kinds, strict=True))]
+        if len(lengths) > 1:
+            raise CircuitError(
+                f"cannot broadcast qubit lists of different lengths {sorted(lengths)}; "
+                "pass lists of the same length"
+            )
+        (length,) = lengths
+        columns = []
+        for arg, kind in zip(args, kinds, strict=True):
+            if _is_sequence(arg):
+                columns.append([self._index(v, kind) for v in arg])  # type: ignore[union-attr]
+            else:
+                columns.append([self._index(arg, kind)] * length)
+        return list(zip(*columns, strict=True))
+
+    def _condition(self, condition: object) -> tuple[tuple[int, ...], int] | None:
+        if condition is None:
+            return None
+        if not isinstance(condition, (tuple, list)) or len(condition) != 2:
+            raise CircuitError(
+                "condition must be a pair (clbit_index_or_register_name, value), "
+                f"got {_describe(condition)}"
+            )
+        key, value = condition
+        if isinstance(key, str):
+            bits = self.register_clbits(key)
+            what = f"register {key!r} ({len(bits)} bits)"
+            if len(bits) > _MAX_CONDITION_BITS:
+                raise CircuitError(
+                    f"cannot condition on register {key!r}: it has {len(bits)} bits, "
+                    f"conditions take at most {_MAX_CONDITION_BITS}"
+                )
+        elif _is_index(key):
+            bits = (self._index(key, "clbit"),)
+            what = f"clbit {int(key)}"
+        else:
+            raise CircuitError(
+                f"condition must start with a clbit index or a register name, got {_describe(key)}"
+            )
+        if not isinstance(value, (int, np.integer, bool, np.bool_)):
+            raise CircuitError(f"condition value must be an int, got {_describe(value)}")
+        value = int(value)
+        if not 0 <= value < (1 << len(bits)):
+            raise CircuitError(
+                f"condition value {value} is out of range for {what}: use 0..{(1 << len(bits)) - 1}"
+            )
+        return bits, value
+
+    # ---------------------------------------------------------------- gates
+
+    def _gate(
+        self,
+        name: str,
+        params: tuple[object, ...],
+        qargs: tuple[object, ...],
+        condition: object,
+    ) -> Circuit:
+        values = tuple(_real(p, f"{name} parameter {i}") for i, p in enumerate(params))
+        groups = self._broadcast(qargs, ("qubit",) * len(qargs))
+        for qubits in groups:
+            self._distinct(qubits, name)
+        cond = self._condition(condition)
+        self._data.extend(Instruction(name, qubits, (), values, cond) for qubits in groups)
+        return self
+
+    def _multi_controlled(
+        self,
+        name: str,
+        params: tuple[object, ...],
+        controls: object,
+        target: object,
+        condition: object,
+    ) -> Circuit:
+        values = tuple(_real(p, f"{name} parameter {i}") for i, p in enumerate(params))
+        ctrl = self._indices(controls, "qubit", f"{name} controls")
+        qubits = (*ctrl, self._index(target, "qubit"))
+        self._distinct(qubits, name)
+        cond = self._condition(condition)
+        self._data.append(Instruction(name, qubits, (), values, cond))
+        return self
+
+    def id(self, qubit: QubitArg, *, condition: ConditionArg | None = None) -> Circuit:
+        """Identity."""
+        return self._gate("id", (), (qubit,), condition)
+
+    def x(self, qubit: QubitArg, *, condition: ConditionArg | None = None) -> Circuit:
+        """Pauli X."""
+        return self._gate("x", (), (qubit,), condition)
+
+    def y(self, qubit: QubitArg, *, condition: ConditionArg | None = None) -> Circuit:
+        """Pauli Y."""
+        return self._gate("y", (), (qubit,), condition)
+
+    def z(self, qubit: QubitArg, *, condition: ConditionArg | None = None) -> Circuit:
+        """Pauli Z."""
+        return self._gate("z", (), (qubit,), condition)
+
+    def h(self, qubit: QubitArg, *, condition: ConditionArg | None = None) -> Circuit:
+        """Hadamard."""
+        return self._gate("h", (), (qubit,), condition)
+
+    def s(self, qubit: QubitArg, *, condition: ConditionArg | None = None) -> Circuit:
+        """S = diag(1, i)."""
+        return self._gate("s", (), (qubit,), condition)
+
+    def sdg(self, qubit: QubitArg, *, condition: ConditionArg | None = None) -> Circuit:
+        """S dagger = diag(1, -i)."""
+        return self._gate("sdg", (), (qubit,), condition)
+
+    def t(self, qubit: QubitArg, *, condition: ConditionArg | None = None) -> Circuit:
+        """T = diag(1, exp(i pi/4))."""
+        return self._gate("t", (), (qubit,), condition)
+
+    def tdg(self, qubit: QubitArg, *, condition: ConditionArg | None = None) -> Circuit:
+        """T dagger = diag(1, exp(-i pi/4))."""
+        return self._gate("tdg", (), (qubit,), condition)
+
+    def sx(self, qubit: QubitArg, *, condition: ConditionArg | None = None) -> Circuit:
+        """Square root of X."""
+        return self._gate("sx", (), (qubit,), condition)
+
+    def sxdg(self, qubit: QubitArg, *, condition: ConditionArg | None = None) -> Circuit:
+        """Inverse square root of X."""
+        return self._gate("sxdg", (), (qubit,), condition)
+
+    def rx(
+        self, theta: float, qubit: QubitArg, *, condition: ConditionArg | None = None
+    ) -> Circuit:
+        """exp(-i theta X / 2)."""
+        return self._gate("rx", (theta,), (qubit,), condition)
+
+    def ry(
+        self, theta: float, qubit: QubitArg, *, condition: ConditionArg | None = None
+    ) -> Circuit:
+        """exp(-i theta Y / 2)."""
+        return self._gate("ry", (theta,), (qubit,), condition)
+
+    def rz(self, phi: float, qubit: QubitArg, *, condition: ConditionArg | None = None) -> Circuit:
+        """exp(-i phi Z / 2)."""
+        return self._gate("rz", (phi,), (qubit,), condition)
+
+    def p(self, theta: float, qubit: QubitArg, *, condition: ConditionArg | None = None) -> Circuit:
+        """Phase gate diag(1, exp(i theta))."""
+        return self._gate("p", (theta,), (qubit,), condition)
+
+    def u(
+        self,
+        theta: float,
+        phi: float,
+        lam: float,
+        qubit: QubitArg,
+        *,
+        condition: ConditionArg | None = None,
+    ) -> Circuit:
+        """Qiskit's U(theta, phi, lam)."""
+        return self._gate("u", (theta, phi, lam), (qubit,), condition)
+
+    def cx(
+        self,
+        control_qubit: QubitArg,
+        target_qubit: QubitArg,
+        *,
+        condition: ConditionArg | None = None,
+    ) -> Circuit:
+        """Controlled X (CNOT)."""
+        return self._gate("cx", (), (control_qubit, target_qubit), condition)
+
+    def cy(
+        self,
+        control_qubit: QubitArg,
+        target_qubit: QubitArg,
+        *,
+        condition: ConditionArg | None = None,
+    ) -> Circuit:
+        """Controlled Y."""
+        return self._gate("cy", (), (control_qubit, target_qubit), condition)
+
+    def cz(
+        self,
+        control_qubit: QubitArg,
+        target_qubit: QubitArg,
+        *,
+        condition: ConditionArg | None = None,
+    ) -> Circuit:
+        """Controlled Z."""
+        return self._gate("cz", (), (control_qubit, target_qubit), condition)
+
+    def ch(
+        self,
+        control_qubit: QubitArg,
+        target_qubit: QubitArg,
+        *,
+        condition: ConditionArg | None = None,
+    ) -> Circuit:
+        """Controlled Hadamard."""
+        return self._gate("ch", (), (control_qubit, target_qubit), condition)
+
+    def swap(
+        self, qubit1: QubitArg, qubit2: QubitArg, *, condition: ConditionArg | None = None
+    ) -> Circuit:
+        """Swap two qubits."""
+        return self._gate("swap", (), (qubit1, qubit2), condition)
+
+    def iswap(
+        self, qubit1: QubitArg, qubit2: QubitArg, *, condition: ConditionArg | None = None
+    ) -> Circuit:
+        """Swap two qubits, with a phase i on |01> and |10>."""
+        return self._gate("iswap", (), (qubit1, qubit2), condition)
+
+    def cp(
+        self,
+        theta: float,
+        control_qubit: QubitArg,
+        target_qubit: QubitArg,
+        *,
+        condition: ConditionArg | None = None,
+    ) -> Circuit:
+        """Controlled phase diag(1, 1, 1, exp(i theta))."""
+        return self._gate("cp", (theta,), (control_qubit, target_qubit), condition)
+
+    def crx(
+        self,
+        theta: float,
+        control_qubit: QubitArg,
+        target_qubit: QubitArg,
+        *,
+        condition: ConditionArg | None = None,
+    ) -> Circuit:
+        """Controlled RX."""
+        return self._gate("crx", (theta,), (control_qubit, target_qubit), condition)
+
+    def cry(
+        self,
+        theta: float,
+        control_qubit: QubitArg,
+        target_qubit: QubitArg,
+        *,
+        condition: ConditionArg | None = None,
+    ) -> Circuit:
+        """Controlled RY."""
+        return self._gate("cry", (theta,), (control_qubit, target_qubit), condition)
+
+    def crz(
+        self,
+        theta: float,
+        control_qubit: QubitArg,
+        target_qubit: QubitArg,
+        *,
+        condition: ConditionArg | None = None,
+    ) -> Circuit:
+        """Controlled RZ."""
+        return self._gate("crz", (theta,), (control_qubit, target_qubit), condition)
+
+    def cu(
+        self,
+        theta: float,
+        phi: float,
+        lam: float,
+        gamma: float,
+        control_qubit: QubitArg,
+        target_qubit: QubitArg,
+        *,
+        condition: ConditionArg | None = None,
+    ) -> Circuit:
+        """Controlled exp(i gamma) U(theta, phi, lam)."""
+        return self._gate("cu", (theta, phi, lam, gamma), (control_qubit, target_qubit), condition)
+
+    def rxx(
+        self,
+        theta: float,
+        qubit1: QubitArg,
+        qubit2: QubitArg,
+        *,
+        condition: ConditionArg | None = None,
+    ) -> Circuit:
+        """exp(-i theta X(x)X / 2)."""
+        return self._gate("rxx", (theta,), (qubit1, qubit2), condition)
+
+    def ryy(
+        self,
+        theta: float,
+        qubit1: QubitArg,
+        qubit2: QubitArg,
+        *,
+        condition: ConditionArg | None = None,
+    ) -> Circuit:
+        """exp(-i theta Y(x)Y / 2)."""
+        return self._gate("ryy", (theta,), (qubit1, qubit2), condition)
+
+    def rzz(
+        self,
+        theta: float,
+        qubit1: QubitArg,
+        qubit2: QubitArg,
+        *,
+        condition: ConditionArg | None = None,
+    ) -> Circuit:
+        """exp(-i theta Z(x)Z / 2)."""
+        return self._gate("rzz", (theta,), (qubit1, qubit2), condition)
+
+    def rzx(
+        self,
+        theta: float,
+        qubit1: QubitArg,
+        qubit2: QubitArg,
+        *,
+        condition: ConditionArg | None = None,
+    ) -> Circuit:
+        """exp(-i theta Z(qubit1) X(qubit2) / 2)."""
+        return self._gate("rzx", (theta,), (qubit1, qubit2), condition)
+
+    def ecr(
+        self, qubit1: QubitArg, qubit2: QubitArg, *, condition: ConditionArg | None = None
+    ) -> Circuit:
+        """Echoed cross-resonance gate."""
+        return self._gate("ecr", (), (qubit1, qubit2), condition)
+
+    def ccx(
+        self,
+        control_qubit1: QubitArg,
+        control_qubit2: QubitArg,
+        target_qubit: QubitArg,
+        *,
+        condition: ConditionArg | None = None,
+    ) -> Circuit:
+        """Toffoli: X on the target when both controls are 1."""
+        return self._gate("ccx", (), (control_qubit1, control_qubit2, target_qubit), condition)
+
+    def cswap(
+        self,
+        control_qubit: QubitArg,
+        target_qubit1: QubitArg,
+        target_qubit2: QubitArg,
+        *,
+        condition: ConditionArg | None = None,
+    ) -> Circuit:
+        """Fredkin: swap the targets when the control is 1."""
+        return self._gate("cswap", (), (control_qubit, target_qubit1, target_qubit2), condition)
+
+    def mcx(
+        self,
+        control_qubits: QubitArg,
+        target_qubit: int,
+        *,
+        condition: ConditionArg | None = None,
+    ) -> Circuit:
+        """X on the target when every control is 1."""
+        return self._multi_controlled("mcx", (), control_qubits, target_qubit, condition)
+
+    def mcp(
+        self,
+        lam: float,
+        control_qubits: QubitArg,
+        target_qubit: int,
+        *,
+        condition: ConditionArg | None = None,
+    ) -> Circuit:
+        """Phase exp(i lam) when every control and the target are 1."""
+        return self._multi_controlled("mcp", (lam,), control_qubits, target_qubit, condition)
+
+    def unitary(
+        self,
+        matrix: Any,
+        qubits: QubitArg,
+        label: str | None = None,
+        *,
+        condition: ConditionArg | None = None,
+    ) -> Circuit:
+        """Any k-qubit unitary, a (2**k, 2**k) matrix; ``qubits[0]`` is its low bit."""
+        targets = self._indices(qubits, "qubit", "unitary qubits")
+        if not targets:
+            raise CircuitError("unitary needs at least one qubit")
+        try:
+            array = np.array(matrix, dtype=np.complex128)
+        except (TypeError, ValueError):
+            raise CircuitError(
+                f"unitary matrix must be a 2-D array of numbers, got {_describe(matrix)}"
+            ) from None
+        dim = 1 << len(targets)
+        if array.shape != (dim, dim):
+            raise CircuitError(
+                f"unitary on {len(targets)} qubit(s) needs a {dim}x{dim} matrix, "
+                f"got shape {array.shape}"
+            )
+        if not np.all(np.isfinite(array)):
+            raise CircuitError("unitary matrix has NaN or infinite entries")
+        if not np.allclose(array @ array.conj().T, np.eye(dim), rtol=0, atol=_UNITARY_ATOL):
+            raise CircuitError(
+                f"matrix is not unitary (U @ U^dagger differs from I by more than {_UNITARY_ATOL})"
+            )
+        if label is not None:
+            label = _label(label, "unitary label")
+        cond = self._condition(condition)
+        array.flags.writeable = False
+        self._data.append(Instruction("unitary", targets, (), (), cond, array, label))
+        return self
+
+    # ---------------------------------------------------------------- non-unitary
+
+    def measure(
+        self, qubit: QubitArg, clbit: QubitArg, *, condition: ConditionArg | None = None
+    ) -> Circuit:
+        """Measure ``qubit`` into ``clbit`` (sequences of equal length measure each pair)."""
+        pairs = self._broadcast((qubit, clbit), ("qubit", "clbit"))
+        cond = self._condition(condition)
+        self._data.extend(Instruction("measure", (q,), (c,), (), cond) for q, c in pairs)
+        return self
+
+    def measure_all(self, add_bits: bool = True) -> Circuit:
+        """A barrier, then every qubit i measured into bit i of a new register ``meas``.
+
+        As in Qiskit, the register is named ``meas`` (``meas0``, ``meas1``, ...
+        when taken).  With ``add_bits=False`` the existing clbits 0..n-1 are used.
+        """
+        n = self._num_qubits
+        if add_bits:
+            name = "meas"
+            suffix = itertools.count()
+            while name in self._registers:
+                name = f"meas{next(suffix)}"
+            self.add_register(name, n)
+            bits = self._registers[name]
+        else:
+            if self._num_clbits < n:
+                raise CircuitError(
+                    f"measure_all(add_bits=False) needs {n} clbits, this circuit has "
+                    f"{self._num_clbits}"
+                )
+            bits = tuple(range(n))
+        self.barrier()
+        self._data.extend(Instruction("measure", (q,), (bits[q],)) for q in range(n))
+        return self
+
+    def reset(self, qubit: QubitArg, *, condition: ConditionArg | None = None) -> Circuit:
+        """Reset ``qubit`` (or each qubit of a sequence) to |0>."""
+        groups = self._broadcast((qubit,), ("qubit",))
+        cond = self._condition(condition)
+        self._data.extend(Instruction("reset", q, (), (), cond) for q in groups)
+        return self
+
+    def barrier(self, *qubits: QubitArg) -> Circuit:
+        """A barrier on the given qubits (all qubits when none are given)."""
+        flat: list[int] = []
+        for arg in qubits:
+            if _is_sequence(arg):
+                flat.extend(self._index(q, "qubit") for q in arg)  # type: ignore[union-attr]
+            else:
+                flat.append(self._index(arg, "qubit"))
+        chosen = tuple(dict.fromkeys(flat)) if qubits else tuple(range(self._num_qubits))
+        self._data.append(Instruction("barrier", chosen))
+        return self
+
+    # ---------------------------------------------------------------- saves
+
+    def _save(self, name: str, label: object, qubits: tuple[int, ...], params: tuple) -> Circuit:
+        label = _label(label, "save label")
+        if label in self._save_labels:
+            raise CircuitError(
+                f"duplicate save label {label!r}: each save instruction needs its own label"
+            )
+        self._save_labels[label] = _SAVE_KINDS[name]
+        self._data.append(Instruction(name, qubits, (), params, None, None, label))
+        return self
+
+    def save_statevector(self, label: str = "statevector") -> Circuit:
+        """Save the full statevector at this point under ``label``."""
+        return self._save("save_statevector", label, (), ())
+
+    def save_probabilities(
+        self, qubits: QubitArg | None = None, label: str = "probabilities"
+    ) -> Circuit:
+        """Save the probabilities of the basis states of ``qubits`` (all qubits if None).
+
+        Outcome index bit j is the value of ``qubits[j]``.
+        """
+        if qubits is None:
+            chosen = tuple(range(self._num_qubits))
+        else:
+            chosen = self._indices(qubits, "qubit", "save_probabilities qubits")
+            if not chosen:
+                raise CircuitError("save_probabilities needs at least one qubit (or None for all)")
+        return self._save("save_probabilities", label, chosen, ())
+
+    def save_expectation_value(
+        self, pauli: str, qubits: QubitArg, label: str = "expectation_value"
+    ) -> Circuit:
+        """Save <psi|P|psi> for the Pauli string ``pauli`` on ``qubits``.
+
+        As in Qiskit's labels, the rightmost character acts on ``qubits[0]``.
+        """
+        if not isinstance(pauli, str) or not pauli:
+            raise CircuitError(
+                f"pauli must be a non-empty string of I, X, Y, Z, got {_describe(pauli)}"
+            )
+        bad = sorted(set(pauli) - _PAULI_CHARS)
+        if bad:
+            raise CircuitError(f"pauli {pauli!r} has invalid characters {bad}; use only I, X, Y, Z")
+        chosen = self._indices(qubits, "qubit", "save_expectation_value qubits")
+        if len(chosen) != len(pauli):
+            raise CircuitError(
+                f"pauli {pauli!r} has {len(pauli)} characters but {len(chosen)} qubits were "
+                "given; give one qubit per character"
+            )
+        return self._save("save_expectation_value", label, chosen, (pauli,))
+
+    # ---------------------------------------------------------------- encoding
+
+    def encode(self) -> Program:
+        """The circuit as flat arrays for the kernel (layout in :mod:`svsim._ops`)."""
+        rows: list[list[int]] = []
+        qubits: list[int] = []
+        values: list[complex] = []
+        labels = tuple(self._save_labels)
+        slots = {label: i for i, label in enumerate(labels)}
+        kinds = tuple(self._save_labels.values())
+
+        def add(
+            kind: int,
+            targets: Sequence[int],
+            controls: Sequence[int],
+            vals: Sequence[complex],
+            slot: int,
+            cond: tuple | None,
+        ) -> None:
+            row = [kind, len(targets), len(controls), len(qubits), len(values), slot, 0, 0]
+            qubits.extend(targets)
+            qubits.extend(controls)
+            if cond is not None:
+                row[_ops.COND_BITS] = len(cond[0])
+                row[_ops.COND_VALUE] = cond[1]
+                qubits.extend(cond[0])
+            values.extend(vals)
+            rows.append(row)
+
+        if self._global_phase != 0.0:
+            add(_ops.DIAGONAL, (), (), (cmath.exp(1j * self._global_phase),), 0, None)
+
+        for instr in self._data:
+            name = instr.name
+            spec = GATES.get(name)
+            if spec is not None:
+                split = len(instr.qubits) - spec.num_targets
+                kind = spec.kind
+                if kind == _ops.DIAGONAL:
+                    vals: Sequence[complex] = spec.diagonal(*instr.params)
+                elif kind == _ops.DENSE:
+                    vals = spec.flat(*instr.params)
+                else:
+                    vals = ()
+                add(kind, instr.qubits[split:], instr.qubits[:split], vals, 0, instr.condition)
+            elif name == "unitary":
+                assert instr.matrix is not None
+                add(_ops.DENSE, instr.qubits, (), instr.matrix.ravel().tolist(), 0, instr.condition)
+            elif name == "measure":
+                add(_ops.MEASURE, instr.qubits, (), (), instr.clbits[0], instr.condition)
+            elif name == "reset":
+                add(_ops.RESET, instr.qubits, (), (), 0, instr.condition)
+            elif name == "barrier":
+                continue
+            elif name == "save_statevector":
+                add(_ops.SAVE_STATEVECTOR, (), (), (), slots[instr.label], None)
+            elif name == "save_probabilities":
+                add(_ops.SAVE_PROBABILITIES, instr.qubits, (), (), slots[instr.label], None)
+            elif name == "save_expectation_value":
+                codes = [complex(_ops.PAULI_CODES[ch]) for ch in reversed(instr.params[0])]
+                add(_ops.SAVE_EXPECTATION, instr.qubits, (), codes, slots[instr.label], None)
+            else:  # pragma: no cover - every method adds a known name
+                raise CircuitError(f"cannot encode instruction {name!r}")
+
+        ops = (
+            np.array(rows, dtype=np.int64)
+            if rows
+            else np.zeros((0, _ops.OP_FIELDS), dtype=np.int64)
+        )
+        return Program(
+            ops=ops,
+            qubits=np.array(qubits, dtype=np.int32),
+            values=np.array(values, dtype=np.complex128),
+            num_qubits=self._num_qubits,
+            num_clbits=self._num_clbits,
+            save_labels=labels,
+            save_kinds=kinds,
+        )
