@@ -251,7 +251,7 @@ def test_trajectories_without_prefix_copy_give_the_same_samples():
 
     def run(allow_copy):
         return _core.run(program.ops, program.qubits, program.values, 4, 2, 300, 5, "double", 1,
-                         1 << 14, allow_copy, _core.RunControl())["memory"]
+                         1 << 14, False, 14, 4, allow_copy, _core.RunControl())["memory"]
 
     np.testing.assert_array_equal(run(True), run(False))
 
@@ -297,3 +297,44 @@ def test_progress_reaches_one():
     control = _core.RunControl()
     run_experiment(svsim.Circuit(3).h(0).cx(0, 1).measure_all(), shots=10, seed=1, control=control)
     assert control.progress() == 1.0
+
+
+@pytest.mark.parametrize("max_fused", [1, 2, 3, 4, 5])
+@pytest.mark.parametrize("precision", ["double", "single"])
+def test_fusion_gives_the_same_state(max_fused, precision):
+    for seed in range(6):
+        num_qubits = 3 + seed
+        circuit = random_circuit(num_qubits, depth=8, seed=100 + seed)
+        fused = run_experiment(circuit, shots=1, seed=1, precision=precision, fusion=True,
+                               fusion_threshold=1, max_fused_qubits=max_fused)
+        plain = run_experiment(circuit, shots=1, seed=1, precision=precision, fusion=False)
+        tol = 1e-12 if precision == "double" else 1e-5
+        np.testing.assert_allclose(fused.statevector, plain.statevector, atol=tol, rtol=0)
+        np.testing.assert_allclose(fused.statevector, reference_statevector(circuit),
+                                   atol=TOLERANCE[precision], rtol=0)
+        if max_fused >= 3:
+            assert fused.ops_run < plain.ops_run
+
+
+def test_fusion_keeps_measurements_and_conditions_in_place():
+    circuit = random_circuit(6, depth=4, seed=3, gate_set=["h", "rz", "cx", "cp", "ry"])
+    circuit.add_register("c", 2)
+    circuit.measure(0, 0).x(1, condition=(0, 1)).save_probabilities(label="p")
+    circuit.h(2).cz(2, 3).reset(2).rzz(0.4, 3, 4).measure(3, 1)
+    fused = run_experiment(circuit, shots=300, seed=8, fusion=True, fusion_threshold=1)
+    plain = run_experiment(circuit, shots=300, seed=8, fusion=False)
+    np.testing.assert_array_equal(fused.memory, plain.memory)
+    np.testing.assert_allclose(fused.saves["p"], plain.saves["p"], atol=1e-12)
+    np.testing.assert_allclose(fused.statevector, plain.statevector, atol=1e-12)
+
+
+def test_fusion_of_diagonal_runs_at_twelve_qubits():
+    circuit = svsim.Circuit(12)
+    for q in range(12):
+        circuit.h(q)
+    for q in range(11):
+        circuit.cp(0.1 * (q + 1), q, q + 1).rz(0.3, q).rzz(0.2, q, 11 - q if q != 11 - q else 0)
+    fused = run_experiment(circuit, shots=1, seed=1, fusion=True, fusion_threshold=1)
+    plain = run_experiment(circuit, shots=1, seed=1, fusion=False)
+    np.testing.assert_allclose(fused.statevector, plain.statevector, atol=1e-12, rtol=0)
+    assert fused.ops_run < plain.ops_run

@@ -39,6 +39,7 @@ py::dict run_typed(const svsim::ProgramArrays& arrays, const svsim::RunOptions& 
   }
   py::dict result;
   result["method"] = out.method;
+  result["ops_run"] = out.ops_run;
   auto memory = std::make_shared<std::vector<std::uint64_t>>(std::move(out.memory));
   result["memory"] = zero_copy_array(memory, memory->data(),
                                      {static_cast<py::ssize_t>(options.shots),
@@ -69,7 +70,8 @@ using CArray = py::array_t<Element, py::array::c_style | py::array::forcecast>;
 py::dict run(const CArray<std::int64_t>& ops, const CArray<std::int32_t>& qubits,
              const CArray<std::complex<double>>& values, unsigned num_qubits, unsigned num_clbits,
              std::uint64_t shots, std::uint64_t seed, const std::string& precision, int threads,
-             std::uint64_t parallel_threshold, bool allow_prefix_copy, svsim::RunControl& control,
+             std::uint64_t parallel_threshold, bool fusion, unsigned fusion_min_qubits, unsigned max_fused_qubits,
+             bool allow_prefix_copy, svsim::RunControl& control,
              const std::optional<CArray<std::complex<double>>>& initial_state) {
   if (ops.ndim() != 2 || ops.shape(1) != svsim::field::count) {
     throw std::invalid_argument("ops must have shape (n, 8)");
@@ -87,6 +89,12 @@ py::dict run(const CArray<std::int64_t>& ops, const CArray<std::int32_t>& qubits
   options.parallelism.threads = threads > 0 ? threads : svsim::hardware_threads();
   options.parallelism.min_items = parallel_threshold;
   options.allow_prefix_copy = allow_prefix_copy;
+  options.fusion.enabled = fusion;
+  options.fusion.min_qubits = fusion_min_qubits;
+  if (max_fused_qubits < 1 || max_fused_qubits > 5) {
+    throw std::invalid_argument("max_fused_qubits must be between 1 and 5");
+  }
+  options.fusion.max_dense_qubits = max_fused_qubits;
   const std::complex<double>* initial = initial_state ? initial_state->data() : nullptr;
   if (precision == "double") return run_typed<double>(arrays, options, control, initial);
   if (precision == "single") return run_typed<float>(arrays, options, control, initial);
@@ -123,7 +131,8 @@ PYBIND11_MODULE(_core, m) {
 
   m.def("run", &run, py::arg("ops"), py::arg("qubits"), py::arg("values"), py::arg("num_qubits"),
         py::arg("num_clbits"), py::arg("shots"), py::arg("seed"), py::arg("precision"),
-        py::arg("threads"), py::arg("parallel_threshold"), py::arg("allow_prefix_copy"),
+        py::arg("threads"), py::arg("parallel_threshold"), py::arg("fusion"), py::arg("fusion_min_qubits"),
+        py::arg("max_fused_qubits"), py::arg("allow_prefix_copy"),
         py::arg("control"), py::arg("initial_state") = py::none(),
         "Run one encoded circuit; the GIL is released while the kernel works.");
 

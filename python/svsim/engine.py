@@ -23,6 +23,10 @@ PRECISIONS = {"double": np.complex128, "single": np.complex64}
 # this many amplitudes (2^14): below it, starting threads costs more than it saves.
 PARALLEL_THRESHOLD = 1 << 14
 
+# Fusion pays for its own work from this many qubits on (Aer uses 14 too).
+FUSION_THRESHOLD = 14
+MAX_FUSED_QUBITS = 4
+
 
 def available_memory_bytes() -> int:
     """Physical memory that is free now (MemAvailable on Linux)."""
@@ -109,6 +113,8 @@ class ExperimentOutput:
     threads: int = 1
     precision: str = "double"
     time_taken: float = 0.0
+    fusion: bool = True
+    ops_run: int = 0  # operations the kernel ran, after fusion
 
 
 def run_experiment(
@@ -121,6 +127,9 @@ def run_experiment(
     max_memory_mb: float | None = None,
     control: _core.RunControl | None = None,
     initial_statevector: np.ndarray | None = None,
+    fusion: bool = True,
+    fusion_threshold: int = FUSION_THRESHOLD,
+    max_fused_qubits: int = MAX_FUSED_QUBITS,
 ) -> ExperimentOutput:
     """Run one circuit to completion in the calling thread (the GIL is released)."""
     check_precision(precision)
@@ -143,6 +152,9 @@ def run_experiment(
         precision,
         threads,
         PARALLEL_THRESHOLD,
+        fusion,
+        fusion_threshold,
+        max_fused_qubits,
         spare >= state_bytes(circuit.num_qubits, precision),
         control if control is not None else _core.RunControl(),
         initial_statevector,
@@ -152,10 +164,12 @@ def run_experiment(
         memory=raw["memory"],
         method=raw["method"],
         statevector=raw["state"],
-        saves=dict(zip(program.save_labels, raw["saves"])),
+        saves=dict(zip(program.save_labels, raw["saves"], strict=True)),
         seed=seed,
         shots=shots,
         threads=threads,
         precision=precision,
         time_taken=elapsed,
+        fusion=fusion,
+        ops_run=raw["ops_run"],
     )

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "fusion.h"
 #include "kernels.h"
 #include "measure.h"
 #include "parallel.h"
@@ -42,6 +43,7 @@ struct RunOptions {
   std::uint64_t seed = 0;
   Parallelism parallelism;
   bool allow_prefix_copy = true;  // may trajectories keep a copy of the state before the first measurement?
+  FusionOptions fusion;
 };
 
 template <typename T>
@@ -59,6 +61,7 @@ struct RunOutput {
   std::vector<std::uint64_t> memory;  // shots * words_per_shot, clbit c in word c / 64, bit c % 64
   std::shared_ptr<StateVector<T>> final_state;
   std::vector<SavedValue<T>> saves;
+  std::size_t ops_run = 0;  // ops in the program after fusion
 };
 
 // True when measuring at the end gives the same distribution as measuring where
@@ -300,7 +303,10 @@ class Runner {
 template <typename T>
 RunOutput<T> run_program(const Program<T>& program, const RunOptions& options, RunControl& control,
                          const std::complex<double>* initial_state) {
-  return Runner<T>(program, options, control).run(initial_state);
+  const Program<T> fused = fuse_program(program, options.fusion);
+  RunOutput<T> out = Runner<T>(fused, options, control).run(initial_state);
+  out.ops_run = fused.ops.size();
+  return out;
 }
 
 }  // namespace svsim
