@@ -12,13 +12,49 @@
 template <typename T, unsigned K>
 void dense_tiled(std::complex<T>* state, index_t outer, const IndexExpander& expand,
                  const index_t* offsets, const std::complex<T>* matrix, const Parallelism& par) {
-  constexpr unsigned B = 64 / sizeof(T);  // one 64-byte vector of reals per row of a tile
+  constexpr unsigned B = 128 / sizeof(T);  // two 64-byte vectors of reals per row of a tile
   alignas(64) T mr[K * K], mi[K * K];
   for (unsigned e = 0; e < K * K; ++e) {
     mr[e] = matrix[e].real();
     mi[e] = matrix[e].imag();
   }
   T* data = reinterpret_cast<T*>(state);
+  // When B consecutive loop indices are B consecutive amplitudes (no target
+  // or control among the low bits), tiles load and store whole vectors.
+  if (expand(B - 1) - expand(0) == B - 1 && outer % B == 0) {
+    Parallelism per_tile = par;
+    per_tile.min_items = std::max<index_t>(1, par.min_items / (B * K));
+    parallel_for(per_tile, outer / B, [&](index_t t) {
+      const index_t base = expand(t * B);
+      alignas(64) T xr[K][B], xi[K][B];
+      for (unsigned c = 0; c < K; ++c) {
+        const T* in = data + 2 * (base + offsets[c]);
+#pragma omp simd
+        for (unsigned b = 0; b < B; ++b) {
+          xr[c][b] = in[2 * b];
+          xi[c][b] = in[2 * b + 1];
+        }
+      }
+      for (unsigned r = 0; r < K; ++r) {
+        alignas(64) T yr[B] = {}, yi[B] = {};
+        for (unsigned c = 0; c < K; ++c) {
+          const T ar = mr[r * K + c], ai = mi[r * K + c];
+#pragma omp simd aligned(yr, yi : 64)
+          for (unsigned b = 0; b < B; ++b) {
+            yr[b] += ar * xr[c][b] - ai * xi[c][b];
+            yi[b] += ar * xi[c][b] + ai * xr[c][b];
+          }
+        }
+        T* out = data + 2 * (base + offsets[r]);
+#pragma omp simd
+        for (unsigned b = 0; b < B; ++b) {
+          out[2 * b] = yr[b];
+          out[2 * b + 1] = yi[b];
+        }
+      }
+    });
+    return;
+  }
   auto tile = [&](index_t first, unsigned width) {
     alignas(64) T xr[K][B], xi[K][B];
     index_t base[B];
@@ -60,10 +96,122 @@ bool dense_tiled_dispatch(std::complex<T>* state, unsigned k, index_t outer,
                           const IndexExpander& expand, const index_t* offsets,
                           const std::complex<T>* matrix, const Parallelism& par) {
   switch (k) {
+    case 1: dense_tiled<T, 2>(state, outer, expand, offsets, matrix, par); return true;
     case 2: dense_tiled<T, 4>(state, outer, expand, offsets, matrix, par); return true;
     case 3: dense_tiled<T, 8>(state, outer, expand, offsets, matrix, par); return true;
     case 4: dense_tiled<T, 16>(state, outer, expand, offsets, matrix, par); return true;
     case 5: dense_tiled<T, 32>(state, outer, expand, offsets, matrix, par); return true;
     default: return false;
   }
+}
+
+// Calls body(begin, end) on consecutive chunks of [0, count) that the threads share.
+template <typename Body>
+void for_each_chunk(const Parallelism& par, index_t count, Body&& body) {
+  constexpr index_t chunk = 2048;
+  if (count <= chunk) return body(index_t{0}, count);
+  Parallelism per_chunk = par;
+  per_chunk.min_items = std::max<index_t>(1, par.min_items / chunk);
+  parallel_for(per_chunk, count / chunk, [&](index_t c) { body(c * chunk, (c + 1) * chunk); });
+}
+
+// A one-qubit matrix on a target at least 8 amplitudes apart: pair index i
+// maps to the amplitudes i0 and i0 + stride, and runs of i within one stride
+// are contiguous in memory, so the inner loop vectorises.
+template <typename T>
+void dense_1q_runs(std::complex<T>* state, index_t size, unsigned target,
+                   const std::complex<T>* m, const Parallelism& par) {
+  const index_t stride = index_t{1} << target;
+  const T ar = m[0].real(), ai = m[0].imag(), br = m[1].real(), bi = m[1].imag();
+  const T cr = m[2].real(), ci = m[2].imag(), dr = m[3].real(), di = m[3].imag();
+  T* data = reinterpret_cast<T*>(state);
+  for_each_chunk(par, size / 2, [=](index_t begin, index_t end) {
+    for (index_t i = begin; i < end;) {
+      const index_t len = std::min(end, (i | (stride - 1)) + 1) - i;
+      T* x0 = data + 2 * (((i >> target) << (target + 1)) | (i & (stride - 1)));
+      T* x1 = x0 + 2 * stride;
+#pragma omp simd
+      for (index_t j = 0; j < len; ++j) {
+        const T p = x0[2 * j], q = x0[2 * j + 1], u = x1[2 * j], v = x1[2 * j + 1];
+        x0[2 * j] = ar * p - ai * q + br * u - bi * v;
+        x0[2 * j + 1] = ar * q + ai * p + br * v + bi * u;
+        x1[2 * j] = cr * p - ci * q + dr * u - di * v;
+        x1[2 * j + 1] = cr * q + ci * p + dr * v + di * u;
+      }
+      i += len;
+    }
+  });
+}
+
+// A one-qubit matrix on target 0, 1 or 2: the loop runs over blocks of
+// 2 * Stride amplitudes, each holding Stride whole pairs, and vectorises
+// across blocks with strided loads.
+template <typename T, unsigned Stride>
+void dense_1q_low(std::complex<T>* state, index_t size, const std::complex<T>* m,
+                  const Parallelism& par) {
+  const T ar = m[0].real(), ai = m[0].imag(), br = m[1].real(), bi = m[1].imag();
+  const T cr = m[2].real(), ci = m[2].imag(), dr = m[3].real(), di = m[3].imag();
+  T* data = reinterpret_cast<T*>(state);
+  for_each_chunk(par, size / (2 * Stride), [=](index_t begin, index_t end) {
+#pragma omp simd
+    for (index_t b = begin; b < end; ++b) {
+      T* x = data + b * 4 * Stride;
+      for (unsigned s = 0; s < Stride; ++s) {
+        const T p = x[2 * s], q = x[2 * s + 1];
+        const T u = x[2 * (Stride + s)], v = x[2 * (Stride + s) + 1];
+        x[2 * s] = ar * p - ai * q + br * u - bi * v;
+        x[2 * s + 1] = ar * q + ai * p + br * v + bi * u;
+        x[2 * (Stride + s)] = cr * p - ci * q + dr * u - di * v;
+        x[2 * (Stride + s) + 1] = cr * q + ci * p + dr * v + di * u;
+      }
+    }
+  });
+}
+
+// Any one-qubit matrix without controls; the state must have at least 8 amplitudes.
+template <typename T>
+void dense_1q(std::complex<T>* state, index_t size, unsigned target, const std::complex<T>* m,
+              const Parallelism& par) {
+  switch (target) {
+    case 0: return dense_1q_low<T, 1>(state, size, m, par);
+    case 1: return dense_1q_low<T, 2>(state, size, m, par);
+    case 2: return dense_1q_low<T, 4>(state, size, m, par);
+    default: return dense_1q_runs(state, size, target, m, par);
+  }
+}
+
+// A one-qubit diagonal without controls; the state must have at least 8 amplitudes.
+template <typename T>
+void diagonal_1q(std::complex<T>* state, index_t size, unsigned target, const std::complex<T>* d,
+                 const Parallelism& par) {
+  // The factor of amplitude i is d[(i >> target) & 1]: a pattern of period
+  // 2 * stride, repeated; up to a period of 64 it is kept in a table.
+  const index_t period = std::max<index_t>(8, std::min<index_t>(index_t{2} << target, 64));
+  alignas(64) T fr[64], fi[64];
+  for (index_t j = 0; j < period; ++j) {
+    fr[j] = d[(j >> target) & 1].real();
+    fi[j] = d[(j >> target) & 1].imag();
+  }
+  T* data = reinterpret_cast<T*>(state);
+  for_each_chunk(par, size, [&](index_t begin, index_t end) {
+    for (index_t start = begin; start < end; start += period) {
+      T* x = data + 2 * start;
+      const T* gr = fr;
+      const T* gi = fi;
+      alignas(64) T pr[64], pi[64];
+      if (period == 64 && target >= 6) {  // the whole group shares one factor
+        const std::complex<T> f = d[(start >> target) & 1];
+        std::fill(pr, pr + 64, f.real());
+        std::fill(pi, pi + 64, f.imag());
+        gr = pr;
+        gi = pi;
+      }
+#pragma omp simd
+      for (index_t j = 0; j < period; ++j) {
+        const T p = x[2 * j], q = x[2 * j + 1];
+        x[2 * j] = gr[j] * p - gi[j] * q;
+        x[2 * j + 1] = gr[j] * q + gi[j] * p;
+      }
+    }
+  });
 }

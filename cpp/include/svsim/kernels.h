@@ -66,48 +66,6 @@ inline index_t outer_count(unsigned num_qubits, const IndexExpander& expand) {
   return index_t{1} << (num_qubits - expand.num_fixed());
 }
 
-// One target, no controls: the common case, kept as two nested loops so the
-// inner one runs over contiguous memory.
-template <typename T>
-void apply_dense_1q(StateVector<T>& psi, unsigned target, const std::complex<T>* m,
-                    const Parallelism& par) {
-  using C = std::complex<T>;
-  const C m00 = m[0], m01 = m[1], m10 = m[2], m11 = m[3];
-  const index_t stride = index_t{1} << target;
-  C* data = psi.data();
-  const index_t pairs = psi.size() / 2;
-  parallel_for(par, pairs, [=](index_t i) {
-    const index_t i0 = ((i & ~(stride - 1)) << 1) | (i & (stride - 1));
-    const C a0 = data[i0], a1 = data[i0 + stride];
-    data[i0] = cmul(m00, a0) + cmul(m01, a1);
-    data[i0 + stride] = cmul(m10, a0) + cmul(m11, a1);
-  });
-}
-
-template <typename T, unsigned K>
-void apply_dense_fixed(StateVector<T>& psi, const std::vector<unsigned>& targets,
-                       const std::vector<unsigned>& controls, const std::complex<T>* m,
-                       const Parallelism& par) {
-  using C = std::complex<T>;
-  const IndexExpander expand(concat(targets, controls), controls);
-  const std::vector<index_t> offsets_vec = target_offsets(targets);
-  std::array<index_t, K> offsets;
-  std::copy(offsets_vec.begin(), offsets_vec.end(), offsets.begin());
-  std::array<C, K * K> mat;
-  std::copy(m, m + K * K, mat.begin());
-  C* data = psi.data();
-  parallel_for(par, outer_count(psi.num_qubits(), expand), [&](index_t i) {
-    const index_t base = expand(i);
-    std::array<C, K> in;
-    for (unsigned c = 0; c < K; ++c) in[c] = data[base + offsets[c]];
-    for (unsigned r = 0; r < K; ++r) {
-      C acc(0);
-      for (unsigned c = 0; c < K; ++c) acc += cmul(mat[r * K + c], in[c]);
-      data[base + offsets[r]] = acc;
-    }
-  });
-}
-
 template <typename T>
 void apply_dense_any(StateVector<T>& psi, const std::vector<unsigned>& targets,
                      const std::vector<unsigned>& controls, const std::complex<T>* m,
@@ -165,9 +123,9 @@ void apply_wide_diagonal(StateVector<T>& psi, const std::vector<unsigned>& targe
   });
 }
 
-// A diagonal on k targets (k may be 0: a phase on every controlled amplitude).
+// A diagonal on k targets (k may be 0), for any targets and controls.
 template <typename T>
-void apply_diagonal(StateVector<T>& psi, const std::vector<unsigned>& targets,
+void apply_diagonal_generic(StateVector<T>& psi, const std::vector<unsigned>& targets,
                     const std::vector<unsigned>& controls, const std::complex<T>* d,
                     const Parallelism& par) {
   using C = std::complex<T>;

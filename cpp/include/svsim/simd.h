@@ -85,6 +85,28 @@ bool apply_dense_vectorised(StateVector<T>& psi, const std::vector<unsigned>& ta
   }
 }
 
+#ifdef SVSIM_X86_DISPATCH
+#define SVSIM_DISPATCH(function, ...)                                              \
+  switch (kernel_isa()) {                                                          \
+    case Isa::avx512: return isa_avx512::function(__VA_ARGS__);                    \
+    case Isa::avx2: return isa_avx2::function(__VA_ARGS__);                        \
+    default: return isa_baseline::function(__VA_ARGS__);                           \
+  }
+#else
+#define SVSIM_DISPATCH(function, ...) return isa_baseline::function(__VA_ARGS__);
+#endif
+
+// A diagonal on k targets (k may be 0: a phase on every controlled amplitude).
+template <typename T>
+void apply_diagonal(StateVector<T>& psi, const std::vector<unsigned>& targets,
+                    const std::vector<unsigned>& controls, const std::complex<T>* d,
+                    const Parallelism& par) {
+  if (controls.empty() && targets.size() == 1 && psi.size() >= 8) {
+    SVSIM_DISPATCH(diagonal_1q, psi.data(), psi.size(), targets[0], d, par)
+  }
+  apply_diagonal_generic(psi, targets, controls, d, par);
+}
+
 // A dense 2^k x 2^k matrix (Qiskit order: target j is bit j of the row index)
 // on k targets, where every control is 1.
 template <typename T>
@@ -92,8 +114,9 @@ void apply_dense(StateVector<T>& psi, const std::vector<unsigned>& targets,
                  const std::vector<unsigned>& controls, const std::complex<T>* m,
                  const Parallelism& par) {
   if (targets.size() == 1) {
-    if (controls.empty()) return apply_dense_1q(psi, targets[0], m, par);
-    return apply_dense_fixed<T, 2>(psi, targets, controls, m, par);
+    if (controls.empty() && psi.size() >= 8) {
+      SVSIM_DISPATCH(dense_1q, psi.data(), psi.size(), targets[0], m, par)
+    }
   }
   if (!apply_dense_vectorised(psi, targets, controls, m, par)) {
     apply_dense_any(psi, targets, controls, m, par);
