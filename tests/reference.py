@@ -253,7 +253,9 @@ def apply_gate_tensor(
     return psi.reshape(-1)
 
 
-def _instruction_operands(instr: Instruction) -> tuple[np.ndarray, tuple[int, ...], tuple[int, ...]]:
+def _instruction_operands(
+    instr: Instruction,
+) -> tuple[np.ndarray, tuple[int, ...], tuple[int, ...]]:
     """(base matrix, targets, controls) of a gate instruction."""
     if instr.name == "unitary":
         assert instr.matrix is not None

@@ -27,7 +27,11 @@ def random_state(num_qubits: int, rng: np.random.Generator) -> np.ndarray:
 
 def final_state(circuit, precision="double", initial=None, threads=1, shots=1, seed=7):
     out = run_experiment(
-        circuit, shots=shots, seed=seed, precision=precision, threads=threads,
+        circuit,
+        shots=shots,
+        seed=seed,
+        precision=precision,
+        threads=threads,
         initial_statevector=initial,
     )
     return out.statevector
@@ -56,7 +60,8 @@ def test_every_gate_on_every_placement(name, precision):
     rng = np.random.default_rng(sum(map(ord, name)))
     for num_qubits in range(1, 9):
         widths = (
-            range(2, num_qubits + 1) if spec.num_controls is None
+            range(2, num_qubits + 1)
+            if spec.num_controls is None
             else [spec.num_controls + spec.num_targets]
         )
         for width in widths:
@@ -69,8 +74,13 @@ def test_every_gate_on_every_placement(name, precision):
                 psi = random_state(num_qubits, rng)
                 got = final_state(circuit, precision, psi)
                 want = reference_statevector(circuit, psi)
-                np.testing.assert_allclose(got, want, atol=TOLERANCE[precision], rtol=0,
-                                           err_msg=f"{name} on {qubits} of {num_qubits}")
+                np.testing.assert_allclose(
+                    got,
+                    want,
+                    atol=TOLERANCE[precision],
+                    rtol=0,
+                    err_msg=f"{name} on {qubits} of {num_qubits}",
+                )
 
 
 @pytest.mark.parametrize("width", [1, 2, 3, 4, 5, 6])
@@ -80,8 +90,12 @@ def test_dense_unitary_of_every_width(width):
         for qubits in placements(num_qubits, width, rng, limit=8):
             circuit = svsim.Circuit(num_qubits).unitary(random_unitary(width, rng), list(qubits))
             psi = random_state(num_qubits, rng)
-            np.testing.assert_allclose(final_state(circuit, initial=psi),
-                                       reference_statevector(circuit, psi), atol=1e-10, rtol=0)
+            np.testing.assert_allclose(
+                final_state(circuit, initial=psi),
+                reference_statevector(circuit, psi),
+                atol=1e-10,
+                rtol=0,
+            )
 
 
 @pytest.mark.parametrize("precision", ["double", "single"])
@@ -90,8 +104,9 @@ def test_random_circuits(num_qubits, precision):
     for seed in range(4):
         circuit = random_circuit(num_qubits, depth=6, seed=seed)
         got = final_state(circuit, precision)
-        np.testing.assert_allclose(got, reference_statevector(circuit),
-                                   atol=TOLERANCE[precision], rtol=0)
+        np.testing.assert_allclose(
+            got, reference_statevector(circuit), atol=TOLERANCE[precision], rtol=0
+        )
 
 
 def test_global_phase_applies():
@@ -250,8 +265,23 @@ def test_trajectories_without_prefix_copy_give_the_same_samples():
     from svsim import _core
 
     def run(allow_copy):
-        return _core.run(program.ops, program.qubits, program.values, 4, 2, 300, 5, "double", 1,
-                         1 << 14, False, 14, 4, allow_copy, _core.RunControl())["memory"]
+        return _core.run(
+            program.ops,
+            program.qubits,
+            program.values,
+            4,
+            2,
+            300,
+            5,
+            "double",
+            1,
+            1 << 14,
+            False,
+            14,
+            4,
+            allow_copy,
+            _core.RunControl(),
+        )["memory"]
 
     np.testing.assert_array_equal(run(True), run(False))
 
@@ -260,8 +290,9 @@ def test_initial_statevector_is_used():
     rng = np.random.default_rng(2)
     psi = random_state(3, rng)
     circuit = svsim.Circuit(3).x(1)
-    np.testing.assert_allclose(final_state(circuit, initial=psi),
-                               reference_statevector(circuit, psi), atol=1e-12)
+    np.testing.assert_allclose(
+        final_state(circuit, initial=psi), reference_statevector(circuit, psi), atol=1e-12
+    )
 
 
 def test_memory_limit_refused_before_allocation():
@@ -305,13 +336,21 @@ def test_fusion_gives_the_same_state(max_fused, precision):
     for seed in range(6):
         num_qubits = 3 + seed
         circuit = random_circuit(num_qubits, depth=8, seed=100 + seed)
-        fused = run_experiment(circuit, shots=1, seed=1, precision=precision, fusion=True,
-                               fusion_threshold=1, max_fused_qubits=max_fused)
+        fused = run_experiment(
+            circuit,
+            shots=1,
+            seed=1,
+            precision=precision,
+            fusion=True,
+            fusion_threshold=1,
+            max_fused_qubits=max_fused,
+        )
         plain = run_experiment(circuit, shots=1, seed=1, precision=precision, fusion=False)
         tol = 1e-12 if precision == "double" else 1e-5
         np.testing.assert_allclose(fused.statevector, plain.statevector, atol=tol, rtol=0)
-        np.testing.assert_allclose(fused.statevector, reference_statevector(circuit),
-                                   atol=TOLERANCE[precision], rtol=0)
+        np.testing.assert_allclose(
+            fused.statevector, reference_statevector(circuit), atol=TOLERANCE[precision], rtol=0
+        )
         if max_fused >= 3:
             assert fused.ops_run < plain.ops_run
 

@@ -26,7 +26,8 @@ angles = st.floats(-2 * np.pi, 2 * np.pi, allow_nan=False, allow_infinity=False)
 def gate_calls(draw, num_qubits: int, num_clbits: int):
     """One gate call: (method name, args, condition or None)."""
     fitting = [
-        g for g in ALL_GATES
+        g
+        for g in ALL_GATES
         if g == "unitary" or (GATES[g].num_controls or 1) + GATES[g].num_targets <= num_qubits
     ]
     name = draw(st.sampled_from(fitting))
@@ -75,7 +76,9 @@ def measured_circuits(draw):
             name, args, condition = draw(gate_calls(num_qubits, num_clbits))
             getattr(circuit, name)(*args, condition=condition)
         elif kind == "measure":
-            circuit.measure(draw(st.integers(0, num_qubits - 1)), draw(st.integers(0, num_clbits - 1)))
+            circuit.measure(
+                draw(st.integers(0, num_qubits - 1)), draw(st.integers(0, num_clbits - 1))
+            )
         else:
             circuit.reset(draw(st.integers(0, num_qubits - 1)))
     for c in range(num_clbits):
@@ -109,24 +112,33 @@ def tensor_reference(circuit: svsim.Circuit) -> np.ndarray:
     threads=st.sampled_from([1, 2]),
 )
 def test_statevector_matches_reference(circuit, precision, fusion, threads):
-    out = run_experiment(circuit, shots=1, seed=0, precision=precision, threads=threads,
-                         fusion=fusion, fusion_threshold=1)
+    out = run_experiment(
+        circuit,
+        shots=1,
+        seed=0,
+        precision=precision,
+        threads=threads,
+        fusion=fusion,
+        fusion_threshold=1,
+    )
     want = tensor_reference(circuit)
     np.testing.assert_allclose(out.statevector, want, atol=TOLERANCE[precision], rtol=0)
 
 
 @given(circuit=unitary_circuits(), max_fused=st.integers(1, 5))
 def test_fusion_on_and_off_agree_to_1e12(circuit, max_fused):
-    fused = run_experiment(circuit, shots=1, seed=0, fusion=True, fusion_threshold=1,
-                           max_fused_qubits=max_fused)
+    fused = run_experiment(
+        circuit, shots=1, seed=0, fusion=True, fusion_threshold=1, max_fused_qubits=max_fused
+    )
     plain = run_experiment(circuit, shots=1, seed=0, fusion=False)
     np.testing.assert_allclose(fused.statevector, plain.statevector, atol=1e-12, rtol=0)
 
 
 @given(circuit=unitary_circuits(max_qubits=6))
 def test_the_two_references_agree(circuit):
-    np.testing.assert_allclose(tensor_reference(circuit), reference_statevector(circuit),
-                               atol=1e-12, rtol=0)
+    np.testing.assert_allclose(
+        tensor_reference(circuit), reference_statevector(circuit), atol=1e-12, rtol=0
+    )
 
 
 @given(
@@ -138,8 +150,15 @@ def test_the_two_references_agree(circuit):
 def test_counts_follow_the_exact_distribution(circuit, precision, fusion, threads):
     shots = 3000
     exact = outcome_distribution(circuit)
-    out = run_experiment(circuit, shots=shots, seed=1234, precision=precision, threads=threads,
-                         fusion=fusion, fusion_threshold=1)
+    out = run_experiment(
+        circuit,
+        shots=shots,
+        seed=1234,
+        precision=precision,
+        threads=threads,
+        fusion=fusion,
+        fusion_threshold=1,
+    )
     drawn = out.memory[:, 0].astype(np.int64)
     values, counts = np.unique(drawn, return_counts=True)
     tol = 1e-9 if precision == "double" else 1e-5
