@@ -150,17 +150,45 @@ void apply_diagonal_generic(StateVector<T>& psi, const std::vector<unsigned>& ta
   });
 }
 
+// Calls body(base, length) for runs of consecutive loop indices that map to
+// consecutive amplitudes: every index below the lowest fixed bit.  Loops over
+// the runs, so memory is walked in order and the body's inner loop vectorises.
+template <typename Body>
+void for_each_run(const IndexExpander& expand, unsigned num_qubits, unsigned lowest_fixed_bit,
+                  const Parallelism& par, Body&& body) {
+  const index_t outer = outer_count(num_qubits, expand);
+  const index_t run = std::min<index_t>(index_t{1} << lowest_fixed_bit, std::max<index_t>(outer, 1));
+  Parallelism per_run = par;
+  per_run.min_items = std::max<index_t>(1, par.min_items / run);
+  parallel_for(per_run, outer / run, [&](index_t r) { body(expand(r * run), run); });
+}
+
+inline unsigned lowest_bit(const std::vector<unsigned>& a, const std::vector<unsigned>& b) {
+  unsigned lowest = 63;
+  for (unsigned q : a) lowest = std::min(lowest, q);
+  for (unsigned q : b) lowest = std::min(lowest, q);
+  return lowest;
+}
+
+// Exchanges the amplitudes at base + offset_a + j and base + offset_b + j
+// for every base the expander gives: X and SWAP, with any controls.
+template <typename T>
+void swap_amplitudes(StateVector<T>& psi, const IndexExpander& expand, unsigned lowest_fixed_bit,
+                     index_t offset_a, index_t offset_b, const Parallelism& par) {
+  auto* data = psi.data();
+  for_each_run(expand, psi.num_qubits(), lowest_fixed_bit, par, [=](index_t base, index_t length) {
+    std::complex<T>* x = data + base + offset_a;
+    std::complex<T>* y = data + base + offset_b;
+    for (index_t j = 0; j < length; ++j) std::swap(x[j], y[j]);
+  });
+}
+
 // X on one target where every control is 1: a swap of amplitude pairs.
 template <typename T>
 void apply_flip(StateVector<T>& psi, unsigned target, const std::vector<unsigned>& controls,
                 const Parallelism& par) {
   const IndexExpander expand(concat({target}, controls), controls);
-  const index_t bit = index_t{1} << target;
-  auto* data = psi.data();
-  parallel_for(par, outer_count(psi.num_qubits(), expand), [&](index_t i) {
-    const index_t base = expand(i);
-    std::swap(data[base], data[base | bit]);
-  });
+  swap_amplitudes(psi, expand, lowest_bit({target}, controls), 0, index_t{1} << target, par);
 }
 
 // Exchange of two qubits where every control is 1.
@@ -168,12 +196,7 @@ template <typename T>
 void apply_swap(StateVector<T>& psi, unsigned a, unsigned b, const std::vector<unsigned>& controls,
                 const Parallelism& par) {
   const IndexExpander expand(concat({a, b}, controls), controls);
-  const index_t bit_a = index_t{1} << a, bit_b = index_t{1} << b;
-  auto* data = psi.data();
-  parallel_for(par, outer_count(psi.num_qubits(), expand), [&](index_t i) {
-    const index_t base = expand(i);
-    std::swap(data[base | bit_a], data[base | bit_b]);
-  });
+  swap_amplitudes(psi, expand, lowest_bit({a, b}, controls), index_t{1} << a, index_t{1} << b, par);
 }
 
 }  // namespace svsim

@@ -8,6 +8,10 @@
 #include <stdexcept>
 #include <string>
 
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
+
 #include "parallel.h"
 
 namespace svsim {
@@ -17,14 +21,25 @@ class StateVector {
  public:
   using complex_t = std::complex<T>;
 
+  static constexpr std::size_t kVectorAlignment = 64;
+  // States of at least this size start on a boundary of it, so that they can use huge pages.
+  static constexpr std::size_t kHugePage = std::size_t{1} << 21;
+
   StateVector(unsigned num_qubits, const Parallelism& par) : num_qubits_(num_qubits) {
     if (num_qubits >= 8 * sizeof(index_t) - 6) {
       throw std::invalid_argument("too many qubits for a statevector: " + std::to_string(num_qubits));
     }
     size_ = index_t{1} << num_qubits;
-    const std::size_t bytes = ((size_ * sizeof(complex_t) + 63) / 64) * 64;
-    data_ = static_cast<complex_t*>(std::aligned_alloc(64, bytes));
+    const std::size_t needed = size_ * sizeof(complex_t);
+    const std::size_t alignment = needed >= kHugePage ? kHugePage : kVectorAlignment;
+    const std::size_t bytes = (needed + alignment - 1) / alignment * alignment;
+    data_ = static_cast<complex_t*>(std::aligned_alloc(alignment, bytes));
     if (data_ == nullptr) throw std::bad_alloc();
+#ifdef MADV_HUGEPAGE
+    // Huge pages cut the page faults of the first touch and the TLB misses of
+    // every sweep; the kernel may refuse, which costs nothing.
+    if (alignment == kHugePage) madvise(data_, bytes, MADV_HUGEPAGE);
+#endif
     set_zero_state(par);
   }
   StateVector(const StateVector&) = delete;
