@@ -3,19 +3,29 @@
 from __future__ import annotations
 
 from svsim import _core
+from svsim.backend import BasicProvider, BasicSimulator
 from svsim.circuit import Circuit, Instruction
 from svsim.engine import ExperimentOutput, run_experiment
 from svsim.exceptions import CircuitError, JobError, JobTimeoutError, SimulatorError, SvsimError
+from svsim.job import JOB_FINAL_STATES, BasicProviderJob, JobStatus
+from svsim.result import ExperimentResult, Result
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "JOB_FINAL_STATES",
+    "BasicProvider",
+    "BasicProviderJob",
+    "BasicSimulator",
     "Circuit",
     "CircuitError",
     "ExperimentOutput",
+    "ExperimentResult",
     "Instruction",
     "JobError",
+    "JobStatus",
     "JobTimeoutError",
+    "Result",
     "SimulatorError",
     "SvsimError",
     "__version__",

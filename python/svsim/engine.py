@@ -114,6 +114,7 @@ class ExperimentOutput:
     precision: str = "double"
     time_taken: float = 0.0
     fusion: bool = True
+    ops_encoded: int = 0  # operations handed to the kernel, before fusion
     ops_run: int = 0  # operations the kernel ran, after fusion
 
 
@@ -171,5 +172,6 @@ def run_experiment(
         precision=precision,
         time_taken=elapsed,
         fusion=fusion,
+        ops_encoded=program.num_ops,
         ops_run=raw["ops_run"],
     )

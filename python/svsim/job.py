@@ -1,0 +1,413 @@
+"""Jobs: one submitted piece of work and its life, with Qiskit's job API.
+
+A :class:`BasicProviderJob` is a small state machine guarded by one lock::
+
+    INITIALIZING --submit()--> QUEUED --worker takes it--> RUNNING --> DONE | ERROR | CANCELLED
+         |                       |
+         +--------cancel()-------+-----------------------------------> CANCELLED
+
+No transition leaves a final state.  The lock is only ever held for a few
+Python statements (never while the kernel runs), so ``status()`` and every
+other method answer at once from any thread.  Waiting (``result()``,
+``wait_for_final_state()``, ``cancel()`` of a running job) blocks on a
+condition variable that the worker signals when the job reaches its final
+state.
+
+Cancelling a running job needs the work's cooperation: the backend hands the
+job a :class:`JobControl`, and the work asks it for one kernel
+``RunControl`` per experiment.  ``cancel()`` raises the flag of the current
+``RunControl``; the kernel sees it before its next operation, frees its state
+and raises ``svsim._core.Cancelled``.
+"""
+
+from __future__ import annotations
+
+import enum
+import threading
+import time
+import traceback
+from collections.abc import Callable, Sequence
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
+from typing import TYPE_CHECKING, Any
+
+from svsim import _core
+from svsim.exceptions import JobError, JobTimeoutError
+
+if TYPE_CHECKING:
+    from svsim.result import Result
+
+__all__ = ["JOB_FINAL_STATES", "BasicProviderJob", "JobControl", "JobStatus"]
+
+
+class JobStatus(enum.Enum):
+    """The states of a job; the values are Qiskit's messages."""
+
+    INITIALIZING = "job is being initialized"
+    QUEUED = "job is queued"
+    VALIDATING = "job is being validated"
+    RUNNING = "job is actively running"
+    CANCELLED = "job has been cancelled"
+    DONE = "job has successfully run"
+    ERROR = "job incurred error"
+
+
+JOB_FINAL_STATES = (JobStatus.DONE, JobStatus.CANCELLED, JobStatus.ERROR)
+
+
+class JobControl:
+    """The cancel flag and the progress of one job, shared with the work that runs it.
+
+    The work calls :meth:`start` before each experiment to get the kernel's
+    ``RunControl`` for it, and :meth:`finish` after.  ``weights[i]`` is the
+    share of experiment ``i`` in the job's progress (its number of
+    operations, say).  All methods are thread-safe.
+    """
+
+    def __init__(self, weights: Sequence[float] = (1.0,)) -> None:
+        self._lock = threading.Lock()
+        self._weights = [max(float(w), 0.0) for w in weights] or [1.0]
+        self._total = sum(self._weights) or 1.0
+        self._done = 0.0
+        self._current: _core.RunControl | None = None
+        self._current_weight = 0.0
+        self._cancelled = False
+
+    @property
+    def cancel_requested(self) -> bool:
+        return self._cancelled
+
+    def check(self) -> None:
+        """Raise ``svsim._core.Cancelled`` if the job was cancelled."""
+        if self._cancelled:
+            raise _core.Cancelled("the job was cancelled")
+
+    def start(self, index: int) -> _core.RunControl:
+        """A fresh ``RunControl`` for experiment ``index`` (``Cancelled`` if the job was)."""
+        control = _core.RunControl()
+        with self._lock:
+            self.check()
+            self._current = control
+            self._current_weight = self._weights[index]
+        return control
+
+    def finish(self, index: int) -> None:
+        """Experiment ``index`` has run to its end."""
+        with self._lock:
+            self._done += self._weights[index]
+            self._current = None
+            self._current_weight = 0.0
+
+    def cancel(self) -> None:
+        """Ask the work to stop: the running kernel stops before its next operation."""
+        with self._lock:
+            self._cancelled = True
+            current = self._current
+        if current is not None:
+            current.cancel()
+
+    def progress(self) -> float:
+        """The fraction of the job's operations done so far, 0.0 to 1.0."""
+        with self._lock:
+            done = self._done
+            if self._current is not None:
+                done += self._current_weight * float(self._current.progress())
+        return min(max(done / self._total, 0.0), 1.0)
+
+
+_fallback_lock = threading.Lock()
+_fallback: ThreadPoolExecutor | None = None
+
+
+def _fallback_executor() -> ThreadPoolExecutor:
+    """One shared worker thread for jobs whose backend brings no executor."""
+    global _fallback
+    with _fallback_lock:
+        if _fallback is None:
+            _fallback = ThreadPoolExecutor(max_workers=1, thread_name_prefix="svsim-job")
+        return _fallback
+
+
+class BasicProviderJob:
+    """A job on an svsim backend, with the members of Qiskit's ``BasicProviderJob``.
+
+    ``result`` is either a finished :class:`~svsim.result.Result` (the job is
+    DONE at once, as Qiskit's synchronous simulator makes them) or a
+    zero-argument callable that computes one on the backend's executor once
+    :meth:`submit` is called.  Give ``control`` (the :class:`JobControl` the
+    callable uses) to make a running job cancellable; without it,
+    :meth:`cancel` can only stop a job that has not started.
+
+    ``executor`` overrides where the work runs; by default it is the
+    backend's ``executor`` attribute, or a shared single worker thread.
+    """
+
+    version = 1
+
+    def __init__(
+        self,
+        backend: Any,
+        job_id: str,
+        result: Any,
+        *,
+        control: JobControl | None = None,
+        executor: Executor | None = None,
+        **metadata: Any,
+    ) -> None:
+        self._backend = backend
+        self._job_id = job_id
+        self._control = control
+        self._executor = executor
+        self.metadata = metadata
+        self._cond = threading.Condition(threading.Lock())
+        self._submitted = False
+        self._future: Future | None = None
+        self._worker: int | None = None  # thread id of the worker while RUNNING
+        self._cancel_requested = False
+        self._error: BaseException | None = None
+        if callable(result):
+            self._work: Callable[[], Any] | None = result
+            self._result = None
+            self._status = JobStatus.INITIALIZING
+        else:
+            self._work = None
+            self._result = result
+            self._status = JobStatus.DONE
+
+    # ------------------------------------------------------------ plain members
+
+    def backend(self) -> Any:
+        """The backend that runs this job."""
+        return self._backend
+
+    def job_id(self) -> str:
+        """The job's id, unique for its backend."""
+        return self._job_id
+
+    def status(self) -> JobStatus:
+        """The job's state now; never waits for the kernel."""
+        with self._cond:
+            return self._status
+
+    def done(self) -> bool:
+        """True when the job has run successfully."""
+        return self.status() is JobStatus.DONE
+
+    def running(self) -> bool:
+        """True while the job is running."""
+        return self.status() is JobStatus.RUNNING
+
+    def cancelled(self) -> bool:
+        """True when the job was cancelled."""
+        return self.status() is JobStatus.CANCELLED
+
+    def in_final_state(self) -> bool:
+        """True when the job is DONE, CANCELLED or ERROR."""
+        return self.status() in JOB_FINAL_STATES
+
+    def progress(self) -> float:
+        """The fraction of the job's operations done, 0.0 to 1.0 (not in Qiskit)."""
+        with self._cond:
+            status = self._status
+        if status is JobStatus.DONE:
+            return 1.0
+        if status in (JobStatus.INITIALIZING, JobStatus.QUEUED) or self._control is None:
+            return 0.0
+        return self._control.progress()
+
+    def __repr__(self) -> str:
+        return f"<BasicProviderJob {self._job_id!r} {self.status().name}>"
+
+    # ------------------------------------------------------------ submission
+
+    def submit(self) -> None:
+        """Schedule the work on the backend's executor.
+
+        Raises:
+            JobError: if the job was already submitted, was cancelled before
+                being submitted, or the executor refused it.
+        """
+        with self._cond:
+            if self._submitted:
+                raise JobError(f"job {self._job_id!r} was already submitted; a job runs once")
+            self._submitted = True
+            if self._status is JobStatus.DONE:  # built from a finished result
+                return
+            if self._status is not JobStatus.INITIALIZING:
+                raise JobError(
+                    f"job {self._job_id!r} is {self._status.name} and cannot be submitted"
+                )
+            self._status = JobStatus.QUEUED
+        executor = self._executor or getattr(self._backend, "executor", None)
+        if executor is None:
+            executor = _fallback_executor()
+        try:
+            future = executor.submit(self._execute)
+        except BaseException as exc:
+            self._finish(JobStatus.ERROR, error=exc)
+            raise JobError(f"the executor refused job {self._job_id!r}: {exc}") from exc
+        with self._cond:
+            self._future = future
+            cancel_future = self._status is JobStatus.CANCELLED
+        if cancel_future:
+            future.cancel()
+        future.add_done_callback(self._future_done)
+
+    def _execute(self) -> None:
+        """Run the work in the executor's thread and record how it ended."""
+        with self._cond:
+            if self._status is not JobStatus.QUEUED:  # cancelled while queued
+                return None
+            self._status = JobStatus.RUNNING
+            self._worker = threading.get_ident()
+            work = self._work
+        assert work is not None
+        try:
+            result = work()
+        except _core.Cancelled:
+            self._finish(JobStatus.CANCELLED)
+            return None
+        except BaseException as exc:  # noqa: B036 - the job must end whatever happened
+            self._finish(JobStatus.ERROR, error=exc)
+            return None
+        self._finish(JobStatus.DONE, result=result)
+        return None
+
+    def _finish(
+        self, status: JobStatus, result: Any = None, error: BaseException | None = None
+    ) -> None:
+        """Move to a final state, once; a cancel asked for while running wins."""
+        with self._cond:
+            if self._status in JOB_FINAL_STATES:
+                return
+            if self._cancel_requested:
+                status, result, error = JobStatus.CANCELLED, None, None
+            if error is not None and error.__traceback__ is not None:
+                # Keep the traceback's lines but not its frames' locals, which can
+                # hold earlier experiments' statevectors.
+                traceback.clear_frames(error.__traceback__)
+            self._status = status
+            self._result = result
+            self._error = error
+            self._work = None  # drop the circuits and any initial state
+            self._worker = None
+            self._cond.notify_all()
+
+    def _future_done(self, future: Future) -> None:
+        """End a job whose future finished without running it (a cancelled or failed
+        submission, an executor shut down with ``cancel_futures=True``)."""
+        if future.cancelled():
+            self._finish(JobStatus.CANCELLED)
+            return
+        error = future.exception()
+        if error is not None:
+            self._finish(JobStatus.ERROR, error=error)
+        elif not self.in_final_state():
+            self._finish(
+                JobStatus.ERROR,
+                error=JobError(f"the executor finished job {self._job_id!r} without running it"),
+            )
+
+    # ------------------------------------------------------------ cancel
+
+    def cancel(self) -> bool:
+        """Cancel the job: a queued one never starts, a running one stops between gates.
+
+        Returns True if the job ends CANCELLED, False if it was already in a
+        final state (or is running work that cannot be interrupted).  A
+        running job is waited for until it has stopped, which takes at most
+        one kernel operation, so its memory is free when this returns.
+        """
+        with self._cond:
+            if self._status in JOB_FINAL_STATES:
+                return False
+            if self._status in (JobStatus.INITIALIZING, JobStatus.QUEUED):
+                self._status = JobStatus.CANCELLED
+                self._work = None
+                self._cond.notify_all()
+                future = self._future
+            else:  # RUNNING
+                if self._control is None:
+                    return False
+                self._cancel_requested = True
+                self._control.cancel()
+                if self._worker == threading.get_ident():  # called from inside the work
+                    return True
+                while self._status not in JOB_FINAL_STATES:
+                    self._cond.wait()
+                return self._status is JobStatus.CANCELLED
+        if future is not None:
+            future.cancel()  # outside the lock: it runs the future's callbacks at once
+        return True
+
+    # ------------------------------------------------------------ waiting
+
+    def _wait_final(self, timeout: float | None) -> bool:
+        deadline = None if timeout is None else time.monotonic() + max(timeout, 0.0)
+        with self._cond:
+            while self._status not in JOB_FINAL_STATES:
+                if self._status is JobStatus.INITIALIZING:
+                    raise JobError(f"job {self._job_id!r} was never submitted; call submit()")
+                if deadline is None:
+                    self._cond.wait()
+                else:
+                    left = deadline - time.monotonic()
+                    if left <= 0:
+                        return False
+                    self._cond.wait(left)
+            return True
+
+    def result(self, timeout: float | None = None) -> Result:
+        """Wait for the job and return its :class:`~svsim.result.Result`.
+
+        Raises:
+            JobTimeoutError: if the job is not final after ``timeout`` seconds
+                (it keeps running; call ``result()`` again later).
+            JobError: if the job was cancelled, or failed (chained to the
+                cause), or was never submitted.
+        """
+        if not self._wait_final(timeout):
+            raise JobTimeoutError(
+                f"job {self._job_id!r} is not finished after {timeout} s; it is "
+                f"{self.status().name}"
+            )
+        with self._cond:
+            status, result, error = self._status, self._result, self._error
+        if status is JobStatus.DONE:
+            return result
+        if status is JobStatus.CANCELLED:
+            raise JobError(f"job {self._job_id!r} was cancelled; it has no result")
+        raise JobError(f"job {self._job_id!r} failed: {error}") from error
+
+    def wait_for_final_state(
+        self,
+        timeout: float | None = None,
+        wait: float = 5,
+        callback: Callable[[str, JobStatus, BasicProviderJob], Any] | None = None,
+    ) -> None:
+        """Poll the job's status until it is final, as Qiskit's ``JobV1`` does.
+
+        After each poll that finds the job not yet final, ``callback(job_id,
+        status, job)`` is called, then the loop waits up to ``wait`` seconds
+        (it wakes early when the job ends, so no time is lost).
+
+        Raises:
+            JobTimeoutError: if the job is not final after ``timeout`` seconds.
+        """
+        start = time.monotonic()
+        status = self.status()
+        if status is JobStatus.INITIALIZING:
+            raise JobError(f"job {self._job_id!r} was never submitted; call submit()")
+        while status not in JOB_FINAL_STATES:
+            elapsed = time.monotonic() - start
+            if timeout is not None and elapsed >= timeout:
+                raise JobTimeoutError(
+                    f"timeout while waiting for job {self._job_id!r} ({status.name} after "
+                    f"{elapsed:.3g} s)"
+                )
+            if callback is not None:
+                callback(self._job_id, status, self)
+            pause = wait if timeout is None else min(wait, timeout - elapsed)
+            with self._cond:
+                if self._status not in JOB_FINAL_STATES and pause > 0:
+                    self._cond.wait(pause)
+            status = self.status()

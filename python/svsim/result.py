@@ -1,0 +1,640 @@
+"""Results of svsim jobs, shaped like ``qiskit.result.Result``.
+
+A :class:`Result` holds one :class:`ExperimentResult` per circuit.  Each keeps
+its raw data the way Qiskit does (counts and memory under hex keys such as
+``"0x3"``, saved values under their labels), and the ``get_*`` methods format
+it the way Qiskit's do, so code written against Qiskit's results reads ours
+unchanged.  :meth:`Result.to_dict` gives plain JSON-ready data and
+:meth:`Result.from_dict` rebuilds an equal result from it.
+
+Counts are built from the kernel's packed classical memory with numpy
+(:func:`numpy.unique` over the shots' words): Python only sees each distinct
+outcome once, never each shot.
+"""
+
+from __future__ import annotations
+
+import datetime
+import inspect
+import warnings
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from svsim.exceptions import SvsimError
+
+__all__ = [
+    "ExperimentResult",
+    "MissingExtraError",
+    "Result",
+    "experiment_header",
+    "format_bitstring",
+    "result_from_outputs",
+]
+
+_RESERVED_KEYS = ("counts", "memory")
+# What equality compares: the serialised record (to_dict's fields).
+_EXPERIMENT_FIELDS = (
+    "shots",
+    "success",
+    "status",
+    "seed_simulator",
+    "time_taken",
+    "header",
+    "metadata",
+    "data",
+)
+_RESULT_FIELDS = (
+    "backend_name",
+    "backend_version",
+    "job_id",
+    "success",
+    "status",
+    "date",
+    "time_taken",
+    "header",
+)
+
+
+class MissingExtraError(SvsimError, ImportError):
+    """An optional dependency (an extra such as ``svsim[qiskit]``) is not installed."""
+
+
+# --------------------------------------------------------------------------
+# Qiskit's bitstring formatting.
+
+
+def format_bitstring(hex_key: str, memory_slots: int, creg_sizes: Sequence[Sequence[Any]]) -> str:
+    """Turn a hex outcome key into the bitstring Qiskit's ``get_counts`` shows.
+
+    The bits are written with clbit 0 rightmost, padded to ``memory_slots``,
+    then cut into one word per register, the last-added register leftmost,
+    joined by spaces.  This follows Qiskit's ``format_counts_memory`` to the
+    letter, quirks included: the words are cut from the left by register size,
+    so clbits that belong to no register are still counted in the padding but,
+    when the registers' sizes add up to fewer than ``memory_slots``, the
+    lowest bits are left out of the split string (Qiskit does the same); with
+    no register at all the padded bitstring is returned whole.
+    """
+    bits = bin(int(hex_key, 16))[2:]
+    if memory_slots:
+        bits = bits.zfill(memory_slots)
+        if creg_sizes:
+            words = []
+            start = 0
+            for _, size in reversed(creg_sizes):
+                words.append(bits[start : start + size])
+                start += size
+            bits = " ".join(words)
+    return bits
+
+
+def experiment_header(circuit: Any) -> dict[str, Any]:
+    """The header Qiskit's simulators attach to each experiment, for ``circuit``."""
+    num_qubits = int(circuit.num_qubits)
+    cregs = [[str(name), int(size)] for name, size in circuit.cregs]
+    metadata = getattr(circuit, "metadata", None)
+    return {
+        "name": circuit.name,
+        "n_qubits": num_qubits,
+        "qreg_sizes": [["q", num_qubits]],
+        "qubit_labels": [["q", i] for i in range(num_qubits)],
+        "creg_sizes": cregs,
+        "clbit_labels": [[name, j] for name, size in cregs for j in range(size)],
+        "memory_slots": int(circuit.num_clbits),
+        "global_phase": float(getattr(circuit, "global_phase", 0.0)),
+        "metadata": dict(metadata) if metadata else {},
+    }
+
+
+# --------------------------------------------------------------------------
+# JSON conversion and equality.
+
+
+def _jsonable(value: Any) -> Any:
+    """``value`` with numpy arrays and scalars turned into plain Python.
+
+    Complex numbers become ``[re, im]`` pairs (Qiskit's convention for
+    statevectors in ``to_dict``), so a complex array becomes a list of pairs.
+    """
+    if isinstance(value, np.ndarray):
+        if np.iscomplexobj(value):
+            pairs = np.stack([value.real, value.imag], axis=-1).astype(np.float64)
+            return pairs.tolist()
+        return value.tolist()
+    if isinstance(value, (complex, np.complexfloating)):
+        return [float(value.real), float(value.imag)]
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, Mapping):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    return value
+
+
+def _from_jsonable(value: Any, complex_dtype: type) -> Any:
+    """Undo :func:`_jsonable` for one saved value: lists of ``[re, im]`` pairs are
+    complex arrays, other numeric lists real arrays, and scalars stay scalars."""
+    if not isinstance(value, list):
+        return value
+    array = np.asarray(value)
+    if array.dtype.kind not in "iuf":
+        return value
+    if array.ndim >= 2 and array.shape[-1] == 2:
+        return (array[..., 0] + 1j * array[..., 1]).astype(complex_dtype)
+    return array.astype(np.float64)
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Deep equality that compares numpy arrays by value (shape and entries)."""
+    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+        if not (isinstance(a, np.ndarray) and isinstance(b, np.ndarray)):
+            return False
+        return a.shape == b.shape and bool(np.array_equal(a, b))
+    if isinstance(a, Mapping) and isinstance(b, Mapping):
+        return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
+    if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
+    return bool(a == b)
+
+
+# --------------------------------------------------------------------------
+# Results.
+
+
+class ExperimentResult:
+    """The result of one circuit: Qiskit's ``ExperimentResult`` fields plus ``metadata``.
+
+    ``data`` holds ``counts`` (hex keys), ``memory`` (hex strings in shot
+    order, only when the job ran with ``memory=True``) and every saved value
+    under its label.  ``final_statevector`` is the kernel's final state (for
+    per-shot trajectories, the last shot's), a view of the kernel's buffer
+    (no copy); it is not part of ``data``, of
+    :meth:`to_dict` or of equality, since it can be large and a user who
+    wants it kept in the record saves it with ``save_statevector``.  It is
+    ``None`` in a result rebuilt by :meth:`from_dict`.
+    """
+
+    def __init__(
+        self,
+        shots: int,
+        success: bool,
+        data: dict[str, Any],
+        *,
+        status: str = "DONE",
+        seed_simulator: int | None = None,
+        time_taken: float = 0.0,
+        header: dict[str, Any] | None = None,
+        metadata: dict[str, Any] | None = None,
+        final_statevector: np.ndarray | None = None,
+    ) -> None:
+        self.shots = shots
+        self.success = success
+        self.data = data
+        self.status = status
+        self.seed_simulator = seed_simulator
+        self.time_taken = time_taken
+        self.header = header if header is not None else {}
+        self.metadata = metadata if metadata is not None else {}
+        self.final_statevector = final_statevector
+        self._formatted: dict[str, str] | None = None
+
+    @property
+    def name(self) -> str | None:
+        """The circuit's name, from the header."""
+        return self.header.get("name")
+
+    def _format_keys(self, keys: Any) -> dict[str, str]:
+        """Formatted bitstrings for hex ``keys``, cached: each distinct key is done once."""
+        if self._formatted is None:
+            self._formatted = {}
+        cache = self._formatted
+        slots = int(self.header.get("memory_slots") or 0)
+        cregs = self.header.get("creg_sizes") or []
+        for key in keys:
+            if key not in cache:
+                cache[key] = format_bitstring(key, slots, cregs)
+        return cache
+
+    def counts(self) -> dict[str, int]:
+        """The counts as Qiskit's ``get_counts`` shows them (a new dict each call)."""
+        raw = self.data["counts"]
+        names = self._format_keys(raw)
+        counts: dict[str, int] = {}
+        for key, n in raw.items():
+            text = names[key]
+            # Outcomes that differ only in clbits left out of the split string
+            # (see format_bitstring) share a key; Qiskit keeps the last one's
+            # count, we add them up so the counts still total the shots.
+            counts[text] = counts.get(text, 0) + n
+        return counts
+
+    def memory(self) -> list[str]:
+        """Each shot's bitstring, formatted like :meth:`counts`, in shot order."""
+        raw = self.data["memory"]
+        names = self._format_keys(set(raw))
+        return [names[key] for key in raw]
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain Python data that ``json.dumps`` accepts."""
+        return {
+            "shots": int(self.shots),
+            "success": bool(self.success),
+            "status": self.status,
+            "seed_simulator": None if self.seed_simulator is None else int(self.seed_simulator),
+            "time_taken": float(self.time_taken),
+            "header": _jsonable(self.header),
+            "metadata": _jsonable(self.metadata),
+            "data": _jsonable(self.data),
+        }
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> ExperimentResult:
+        """Rebuild an experiment result from :meth:`to_dict`'s output.
+
+        Complex arrays come back as ``complex64`` when the metadata says the
+        run was in single precision, else ``complex128``.
+        """
+        metadata = dict(d.get("metadata") or {})
+        complex_dtype = np.complex64 if metadata.get("precision") == "single" else np.complex128
+        data: dict[str, Any] = {}
+        for key, value in (d.get("data") or {}).items():
+            if key == "counts":
+                data[key] = {str(k): int(v) for k, v in value.items()}
+            elif key == "memory":
+                data[key] = [str(m) for m in value]
+            else:
+                data[key] = _from_jsonable(value, complex_dtype)
+        return cls(
+            shots=int(d["shots"]),
+            success=bool(d["success"]),
+            data=data,
+            status=d.get("status", "DONE"),
+            seed_simulator=d.get("seed_simulator"),
+            time_taken=float(d.get("time_taken", 0.0)),
+            header=dict(d.get("header") or {}),
+            metadata=metadata,
+        )
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, ExperimentResult):
+            return NotImplemented
+        return all(_same(getattr(self, f), getattr(other, f)) for f in _EXPERIMENT_FIELDS)
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, compared by value
+
+    def __repr__(self) -> str:
+        return (
+            f"ExperimentResult(name={self.name!r}, shots={self.shots}, success={self.success}, "
+            f"data keys={sorted(self.data)})"
+        )
+
+
+ExperimentKey = Any
+"""An experiment's index (int), its circuit's name (str), or the circuit itself, or None."""
+
+
+class Result:
+    """The result of a job: one :class:`ExperimentResult` per circuit, as in Qiskit.
+
+    The ``get_*`` methods take an experiment by index, by circuit name or by
+    the circuit object (anything with a ``name``), like Qiskit's.
+    """
+
+    def __init__(
+        self,
+        backend_name: str,
+        backend_version: str,
+        job_id: str,
+        success: bool,
+        results: list[ExperimentResult],
+        *,
+        date: str | None = None,
+        status: str | None = None,
+        header: dict[str, Any] | None = None,
+        time_taken: float = 0.0,
+    ) -> None:
+        self.backend_name = backend_name
+        self.backend_version = backend_version
+        self.job_id = job_id
+        self.success = success
+        self.results = results
+        self.date = date
+        self.status = status
+        self.header = header if header is not None else {}
+        self.time_taken = time_taken
+
+    # ------------------------------------------------------------ lookup
+
+    def _get_experiment(self, key: ExperimentKey = None) -> ExperimentResult:
+        if key is None:
+            if len(self.results) != 1:
+                raise SvsimError(
+                    f"this result holds {len(self.results)} experiments; choose one by index, "
+                    "name or circuit"
+                )
+            key = 0
+        if isinstance(key, (int, np.integer)) and not isinstance(key, bool):
+            try:
+                exp = self.results[int(key)]
+            except IndexError:
+                raise SvsimError(
+                    f"no experiment {int(key)}: this result holds {len(self.results)}"
+                ) from None
+        else:
+            name = key if isinstance(key, str) else getattr(key, "name", None)
+            if not isinstance(name, str):
+                raise SvsimError(
+                    f"experiment must be an index, a name or a circuit, not {type(key).__name__}"
+                )
+            matches = [r for r in self.results if r.name == name]
+            if not matches:
+                known = ", ".join(repr(r.name) for r in self.results)
+                raise SvsimError(f"no experiment named {name!r}; this result holds: {known}")
+            if len(matches) > 1:
+                warnings.warn(
+                    f"several experiments are named {name!r}; returning the first. Use an "
+                    "integer index to reach the others.",
+                    UserWarning,
+                    stacklevel=3,
+                )
+            exp = matches[0]
+        if not exp.success:
+            raise SvsimError(f"experiment {exp.name!r} did not succeed (status {exp.status!r})")
+        return exp
+
+    def data(self, experiment: ExperimentKey = None) -> dict[str, Any]:
+        """The raw data of one experiment: hex counts, hex memory, saved values.
+
+        A new dict, but its arrays are the stored ones, not copies.
+        """
+        return dict(self._get_experiment(experiment).data)
+
+    # ------------------------------------------------------------ getters
+
+    def get_counts(self, experiment: ExperimentKey = None) -> dict[str, int] | list[dict[str, int]]:
+        """Counts keyed by bitstrings, clbit 0 rightmost, one word per register.
+
+        With several experiments and no ``experiment``, a list of all their
+        counts, as in Qiskit.  A circuit with no clbits has ``{}`` counts:
+        Qiskit 2's ``BasicSimulator`` gives ``{}`` as well (it records no
+        outcome when there is nothing to measure into).
+        """
+        keys: Sequence[ExperimentKey]
+        keys = range(len(self.results)) if experiment is None else [experiment]
+        all_counts = []
+        for key in keys:
+            exp = self._get_experiment(key)
+            if "counts" not in exp.data:
+                raise SvsimError(f"no counts for experiment {exp.name!r}")
+            all_counts.append(exp.counts())
+        return all_counts[0] if len(all_counts) == 1 else all_counts
+
+    def get_memory(self, experiment: ExperimentKey = None) -> list[str]:
+        """Each shot's outcome, in shot order, formatted like :meth:`get_counts`.
+
+        Only kept when the job ran with ``memory=True``.
+        """
+        exp = self._get_experiment(experiment)
+        if "memory" not in exp.data:
+            raise SvsimError(f"no memory for experiment {exp.name!r}: run the job with memory=True")
+        return exp.memory()
+
+    def get_statevector(
+        self,
+        experiment: ExperimentKey = None,
+        decimals: int | None = None,
+        *,
+        label: str = "statevector",
+    ) -> np.ndarray:
+        """The state saved under ``label``, or else the final state of the run.
+
+        The array is the one the kernel returned (no copy) unless ``decimals``
+        asks for a rounded one, as in Qiskit.
+        """
+        exp = self._get_experiment(experiment)
+        state = exp.data.get(label)
+        if state is None and label == "statevector":
+            state = exp.final_statevector
+        if not isinstance(state, np.ndarray):
+            raise SvsimError(
+                f"no statevector {label!r} for experiment {exp.name!r}; add "
+                f"save_statevector(label={label!r}) to the circuit"
+            )
+        return np.around(state, decimals=decimals) if decimals else state
+
+    def get_probabilities(
+        self, experiment: ExperimentKey = None, label: str = "probabilities"
+    ) -> np.ndarray:
+        """The probabilities saved under ``label`` (outcome bit j is the j-th saved qubit)."""
+        exp = self._get_experiment(experiment)
+        value = exp.data.get(label)
+        if not isinstance(value, np.ndarray):
+            raise SvsimError(
+                f"no probabilities {label!r} for experiment {exp.name!r}; add "
+                f"save_probabilities(label={label!r}) to the circuit"
+            )
+        return value
+
+    def get_expectation_value(
+        self, experiment: ExperimentKey = None, label: str = "expectation_value"
+    ) -> float:
+        """The expectation value saved under ``label``."""
+        exp = self._get_experiment(experiment)
+        value = exp.data.get(label)
+        if not isinstance(value, (float, int, np.floating)) or isinstance(value, bool):
+            raise SvsimError(
+                f"no expectation value {label!r} for experiment {exp.name!r}; add "
+                f"save_expectation_value(..., label={label!r}) to the circuit"
+            )
+        return float(value)
+
+    # ------------------------------------------------------------ conversion
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain Python data that ``json.dumps`` accepts: counts and memory in hex,
+        complex arrays as lists of ``[re, im]`` pairs, numpy scalars as Python ones."""
+        return {
+            "backend_name": self.backend_name,
+            "backend_version": self.backend_version,
+            "job_id": self.job_id,
+            "success": bool(self.success),
+            "status": self.status,
+            "date": self.date,
+            "time_taken": float(self.time_taken),
+            "header": _jsonable(self.header),
+            "results": [r.to_dict() for r in self.results],
+        }
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> Result:
+        """Rebuild a result from :meth:`to_dict`'s output (equal to the original)."""
+        return cls(
+            backend_name=d["backend_name"],
+            backend_version=d["backend_version"],
+            job_id=d["job_id"],
+            success=bool(d["success"]),
+            results=[ExperimentResult.from_dict(r) for r in d["results"]],
+            date=d.get("date"),
+            status=d.get("status"),
+            header=dict(d.get("header") or {}),
+            time_taken=float(d.get("time_taken", 0.0)),
+        )
+
+    def to_qiskit(self) -> Any:
+        """The same result as a ``qiskit.result.Result`` (needs ``pip install svsim[qiskit]``).
+
+        Saved arrays are passed on as they are (no copy).
+        """
+        try:
+            from qiskit.result import Result as QiskitResult
+        except ImportError as exc:
+            raise MissingExtraError(
+                "Result.to_qiskit needs Qiskit: pip install svsim[qiskit]"
+            ) from exc
+        experiments = []
+        for exp in self.results:
+            experiments.append(
+                {
+                    "shots": int(exp.shots),
+                    "success": bool(exp.success),
+                    "data": dict(exp.data),
+                    "status": exp.status,
+                    "seed_simulator": exp.seed_simulator,
+                    "time_taken": float(exp.time_taken),
+                    "header": dict(exp.header),
+                    "metadata": dict(exp.metadata),
+                    "name": exp.name,
+                }
+            )
+        fields: dict[str, Any] = {
+            "backend_name": self.backend_name,
+            "backend_version": self.backend_version,
+            "job_id": self.job_id,
+            "success": bool(self.success),
+            "results": experiments,
+            "date": self.date,
+            "status": self.status,
+            "header": dict(self.header),
+            "time_taken": float(self.time_taken),
+        }
+        if "qobj_id" in inspect.signature(QiskitResult.__init__).parameters:
+            fields["qobj_id"] = self.job_id  # Qiskit 1.x still requires one
+        return QiskitResult.from_dict(fields)
+
+    # ------------------------------------------------------------ dunder
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Result):
+            return NotImplemented
+        if len(self.results) != len(other.results):
+            return False
+        fields = _RESULT_FIELDS
+        same = all(_same(getattr(self, f), getattr(other, f)) for f in fields)
+        return same and all(a == b for a, b in zip(self.results, other.results, strict=True))
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        names = [r.name for r in self.results]
+        return (
+            f"Result(backend_name={self.backend_name!r}, job_id={self.job_id!r}, "
+            f"success={self.success}, experiments={names})"
+        )
+
+
+# --------------------------------------------------------------------------
+# From the engine's outputs.
+
+
+def _hex_outcomes(memory: np.ndarray, keep_memory: bool) -> tuple[dict[str, int], list[str] | None]:
+    """Counts (and per-shot hex strings) from packed ``(shots, words)`` uint64 memory.
+
+    Clbit c is bit c % 64 of word c // 64.  numpy finds the distinct rows;
+    Python only converts each distinct row to its hex key once.
+    """
+    shots, words = memory.shape
+    if words == 0:
+        return {}, ([] if keep_memory else None)
+    if words == 1:
+        unique, inverse, counts = np.unique(memory[:, 0], return_inverse=True, return_counts=True)
+        keys = [hex(int(v)) for v in unique]
+    else:
+        rows = np.ascontiguousarray(memory, dtype="<u8")
+        unique, inverse, counts = np.unique(rows, axis=0, return_inverse=True, return_counts=True)
+        keys = [hex(int.from_bytes(row.tobytes(), "little")) for row in unique]
+    hex_counts = dict(zip(keys, counts.tolist(), strict=True))
+    if not keep_memory:
+        return hex_counts, None
+    per_shot = np.asarray(keys, dtype=object)[np.asarray(inverse).reshape(-1)]
+    return hex_counts, per_shot.tolist()
+
+
+def result_from_outputs(
+    outputs: Sequence[Any],
+    circuits: Sequence[Any],
+    *,
+    job_id: str,
+    backend_name: str = "svsim",
+    backend_version: str = "",
+    memory: bool = False,
+    metadata: Sequence[Mapping[str, Any]] | None = None,
+    time_taken: float | None = None,
+    date: str | None = None,
+) -> Result:
+    """Build a :class:`Result` from :func:`svsim.engine.run_experiment` outputs.
+
+    ``outputs[i]`` is the run of ``circuits[i]``; ``metadata[i]`` is merged
+    into that experiment's metadata (the backend adds its settings there).
+    Per-shot memory strings are only built when ``memory`` is true.
+    """
+    if len(outputs) != len(circuits):
+        raise ValueError(f"{len(outputs)} outputs for {len(circuits)} circuits")
+    experiments = []
+    for i, (out, circuit) in enumerate(zip(outputs, circuits, strict=True)):
+        hex_counts, hex_memory = _hex_outcomes(out.memory, memory)
+        data: dict[str, Any] = {"counts": hex_counts}
+        if hex_memory is not None:
+            data["memory"] = hex_memory
+        for label, value in out.saves.items():
+            if label in _RESERVED_KEYS:
+                raise ValueError(f"save label {label!r} is reserved for the result's {label}")
+            data[label] = value
+        meta: dict[str, Any] = {
+            "method": out.method,
+            "measure_sampling": out.method == "sampling",
+            "threads": int(out.threads),
+            "precision": out.precision,
+        }
+        if metadata is not None:
+            meta.update(metadata[i])
+        experiments.append(
+            ExperimentResult(
+                shots=int(out.shots),
+                success=True,
+                data=data,
+                status="DONE",
+                seed_simulator=int(out.seed),
+                time_taken=float(out.time_taken),
+                header=experiment_header(circuit),
+                metadata=meta,
+                final_statevector=out.statevector,
+            )
+        )
+    if time_taken is None:
+        time_taken = sum(e.time_taken for e in experiments)
+    if date is None:
+        date = datetime.datetime.now(datetime.timezone.utc).isoformat()
+    return Result(
+        backend_name=backend_name,
+        backend_version=backend_version,
+        job_id=job_id,
+        success=True,
+        results=experiments,
+        date=date,
+        status="COMPLETED",
+        header={"backend_name": backend_name, "backend_version": backend_version},
+        time_taken=float(time_taken),
+    )
