@@ -21,7 +21,12 @@ void dense_tiled(std::complex<T>* state, index_t outer, const IndexExpander& exp
   T* data = reinterpret_cast<T*>(state);
   // When B consecutive loop indices are B consecutive amplitudes (no target
   // or control among the low bits), tiles load and store whole vectors.
-  if (expand(B - 1) - expand(0) == B - 1 && outer % B == 0) {
+  const bool contiguous = expand(B - 1) - expand(0) == B - 1 && outer % B == 0;
+  // Measured on AVX-512: when the low bits are taken, the row-wise path below
+  // beats gathered tiles in double precision from 2 targets on; in single
+  // precision the gathered tiles win.
+  const bool row_wise = sizeof(T) == 8 && K >= 4 && !contiguous;
+  if (contiguous && !row_wise) {
     Parallelism per_tile = par;
     per_tile.min_items = std::max<index_t>(1, par.min_items / (B * K));
     parallel_for(per_tile, outer / B, [&](index_t t) {
@@ -51,6 +56,37 @@ void dense_tiled(std::complex<T>* state, index_t outer, const IndexExpander& exp
           out[2 * b] = yr[b];
           out[2 * b + 1] = yi[b];
         }
+      }
+    });
+    return;
+  }
+  // Otherwise vectorise across the rows of the matrix, one loop index at a
+  // time: each input amplitude is broadcast, so nothing is gathered into
+  // vectors element by element.
+  if (row_wise) {
+    alignas(64) T cr[K * K], ci[K * K];  // column-major: column c is contiguous
+    for (unsigned r = 0; r < K; ++r) {
+      for (unsigned c = 0; c < K; ++c) {
+        cr[c * K + r] = mr[r * K + c];
+        ci[c * K + r] = mi[r * K + c];
+      }
+    }
+    Parallelism per_index = par;
+    per_index.min_items = std::max<index_t>(1, par.min_items / K);
+    parallel_for(per_index, outer, [&](index_t i) {
+      const index_t base = expand(i);
+      alignas(64) T yr[K] = {}, yi[K] = {};
+      for (unsigned c = 0; c < K; ++c) {
+        const T xr = data[2 * (base + offsets[c])], xi = data[2 * (base + offsets[c]) + 1];
+#pragma omp simd aligned(yr, yi : 64)
+        for (unsigned r = 0; r < K; ++r) {
+          yr[r] += cr[c * K + r] * xr - ci[c * K + r] * xi;
+          yi[r] += cr[c * K + r] * xi + ci[c * K + r] * xr;
+        }
+      }
+      for (unsigned r = 0; r < K; ++r) {
+        data[2 * (base + offsets[r])] = yr[r];
+        data[2 * (base + offsets[r]) + 1] = yi[r];
       }
     });
     return;
