@@ -97,32 +97,6 @@ void apply_dense_any(StateVector<T>& psi, const std::vector<unsigned>& targets,
   });
 }
 
-// A diagonal on several targets and no controls (what fusion makes of runs of
-// diagonal gates): one sweep in memory order, the diagonal's index looked up
-// in a table for the low bits and computed once per block for the high bits.
-template <typename T>
-void apply_wide_diagonal(StateVector<T>& psi, const std::vector<unsigned>& targets,
-                         const std::complex<T>* d, const Parallelism& par) {
-  const unsigned low_bits = std::min(psi.num_qubits(), 12u);
-  const index_t block = index_t{1} << low_bits;
-  auto diagonal_index = [&](index_t i) {
-    index_t m = 0;
-    for (std::size_t j = 0; j < targets.size(); ++j) m |= ((i >> targets[j]) & 1) << j;
-    return m;
-  };
-  std::vector<index_t> low_table(block);
-  for (index_t i = 0; i < block; ++i) low_table[i] = diagonal_index(i);
-  const std::vector<std::complex<T>> diag(d, d + (index_t{1} << targets.size()));
-  auto* data = psi.data();
-  Parallelism per_block = par;
-  per_block.min_items = std::max<index_t>(1, par.min_items / block);
-  parallel_for(per_block, psi.size() / block, [&](index_t b) {
-    const index_t high = diagonal_index(b * block);
-    std::complex<T>* chunk = data + b * block;
-    for (index_t i = 0; i < block; ++i) chunk[i] = cmul(diag[high | low_table[i]], chunk[i]);
-  });
-}
-
 // A diagonal on k targets (k may be 0), for any targets and controls.
 template <typename T>
 void apply_diagonal_generic(StateVector<T>& psi, const std::vector<unsigned>& targets,
@@ -138,7 +112,6 @@ void apply_diagonal_generic(StateVector<T>& psi, const std::vector<unsigned>& ta
     });
     return;
   }
-  if (controls.empty() && targets.size() >= 2) return apply_wide_diagonal(psi, targets, d, par);
   const IndexExpander expand(concat(targets, controls), controls);
   const std::vector<index_t> offsets = target_offsets(targets);
   const std::vector<C> diag(d, d + offsets.size());

@@ -104,6 +104,9 @@ void apply_diagonal(StateVector<T>& psi, const std::vector<unsigned>& targets,
   if (controls.empty() && targets.size() == 1 && psi.size() >= 8) {
     SVSIM_DISPATCH(diagonal_1q, psi.data(), psi.size(), targets[0], d, par)
   }
+  if (controls.empty() && targets.size() >= 2) {
+    SVSIM_DISPATCH(wide_diagonal, psi.data(), psi.num_qubits(), targets, d, par)
+  }
   apply_diagonal_generic(psi, targets, controls, d, par);
 }
 
