@@ -257,6 +257,33 @@ class Circuit:
             f"name={self._name!r}, size={len(self._data)})"
         )
 
+    # ---------------------------------------------------------------- Qiskit
+
+    @classmethod
+    def from_qiskit(cls, quantum_circuit: Any) -> Circuit:
+        """The svsim circuit of a Qiskit ``QuantumCircuit`` (needs ``pip install "svsim[qiskit]"``).
+
+        See :func:`svsim.qiskit.circuit_from_qiskit` for what converts.
+
+        Raises:
+            CircuitError: an instruction svsim cannot run, named in the message.
+            svsim.result.MissingExtraError: Qiskit is not installed (an ``ImportError``).
+        """
+        from svsim.qiskit import circuit_from_qiskit  # late: Qiskit is optional
+
+        return circuit_from_qiskit(quantum_circuit)
+
+    @classmethod
+    def from_qasm(cls, text_or_path: Any) -> Circuit:
+        """The svsim circuit of OpenQASM 2 or 3 source, or of a ``.qasm`` file.
+
+        Parsed by Qiskit's own loaders (needs ``pip install "svsim[qiskit]"``);
+        see :func:`svsim.qiskit.circuit_from_qasm`.
+        """
+        from svsim.qiskit import circuit_from_qasm  # late: Qiskit is optional
+
+        return circuit_from_qasm(text_or_path)
+
     # ---------------------------------------------------------------- registers
 
     def add_register(self, name: str, size: int) -> Circuit:

@@ -496,11 +496,16 @@ class Result:
             ) from exc
         experiments = []
         for exp in self.results:
+            data = dict(exp.data)
+            if "statevector" not in data and exp.final_statevector is not None:
+                # Qiskit's get_statevector reads data["statevector"]; ours falls
+                # back to the final state, so hand that on (no copy).
+                data["statevector"] = exp.final_statevector
             experiments.append(
                 {
                     "shots": int(exp.shots),
                     "success": bool(exp.success),
-                    "data": dict(exp.data),
+                    "data": data,
                     "status": exp.status,
                     "seed_simulator": exp.seed_simulator,
                     "time_taken": float(exp.time_taken),
