@@ -377,3 +377,23 @@ def test_fusion_of_diagonal_runs_at_twelve_qubits():
     plain = run_experiment(circuit, shots=1, seed=1, fusion=False)
     np.testing.assert_allclose(fused.statevector, plain.statevector, atol=1e-12, rtol=0)
     assert fused.ops_run < plain.ops_run
+
+
+@pytest.mark.parametrize("precision", ["double", "single"])
+@pytest.mark.parametrize("fusion", [True, False])
+def test_cache_blocked_runs_at_seventeen_qubits(precision, fusion):
+    # From 16 (double) or 17 (single) qubits, runs of gates on the low qubits
+    # are applied block by block; high-qubit gates and measurements split the runs.
+    from reference import _instruction_operands, apply_gate_tensor
+
+    circuit = random_circuit(17, depth=3, seed=17)
+    state = np.zeros(1 << 17, dtype=np.complex128)
+    state[0] = 1.0
+    for instr in circuit.data:
+        base, targets, controls = _instruction_operands(instr)
+        state = apply_gate_tensor(state, base, targets, controls, 17)
+    state *= np.exp(1j * circuit.global_phase)
+    out = run_experiment(circuit, shots=1, seed=1, precision=precision, fusion=fusion)
+    np.testing.assert_allclose(out.statevector, state, atol=TOLERANCE[precision], rtol=0)
+    circuit.measure_all()
+    assert run_experiment(circuit, shots=1, seed=1, fusion=fusion).method == "sampling"

@@ -67,7 +67,7 @@ inline index_t outer_count(unsigned num_qubits, const IndexExpander& expand) {
 }
 
 template <typename T>
-void apply_dense_any(StateVector<T>& psi, const std::vector<unsigned>& targets,
+void apply_dense_any(StateView<T> psi, const std::vector<unsigned>& targets,
                      const std::vector<unsigned>& controls, const std::complex<T>* m,
                      const Parallelism& par) {
   using C = std::complex<T>;
@@ -99,7 +99,7 @@ void apply_dense_any(StateVector<T>& psi, const std::vector<unsigned>& targets,
 
 // A diagonal on k targets (k may be 0), for any targets and controls.
 template <typename T>
-void apply_diagonal_generic(StateVector<T>& psi, const std::vector<unsigned>& targets,
+void apply_diagonal_generic(StateView<T> psi, const std::vector<unsigned>& targets,
                     const std::vector<unsigned>& controls, const std::complex<T>* d,
                     const Parallelism& par) {
   using C = std::complex<T>;
@@ -146,7 +146,7 @@ inline unsigned lowest_bit(const std::vector<unsigned>& a, const std::vector<uns
 // Exchanges the amplitudes at base + offset_a + j and base + offset_b + j
 // for every base the expander gives: X and SWAP, with any controls.
 template <typename T>
-void swap_amplitudes(StateVector<T>& psi, const IndexExpander& expand, unsigned lowest_fixed_bit,
+void swap_amplitudes(StateView<T> psi, const IndexExpander& expand, unsigned lowest_fixed_bit,
                      index_t offset_a, index_t offset_b, const Parallelism& par) {
   auto* data = psi.data();
   for_each_run(expand, psi.num_qubits(), lowest_fixed_bit, par, [=](index_t base, index_t length) {
@@ -158,7 +158,7 @@ void swap_amplitudes(StateVector<T>& psi, const IndexExpander& expand, unsigned 
 
 // X on one target where every control is 1: a swap of amplitude pairs.
 template <typename T>
-void apply_flip(StateVector<T>& psi, unsigned target, const std::vector<unsigned>& controls,
+void apply_flip(StateView<T> psi, unsigned target, const std::vector<unsigned>& controls,
                 const Parallelism& par) {
   const IndexExpander expand(concat({target}, controls), controls);
   swap_amplitudes(psi, expand, lowest_bit({target}, controls), 0, index_t{1} << target, par);
@@ -166,7 +166,7 @@ void apply_flip(StateVector<T>& psi, unsigned target, const std::vector<unsigned
 
 // Exchange of two qubits where every control is 1.
 template <typename T>
-void apply_swap(StateVector<T>& psi, unsigned a, unsigned b, const std::vector<unsigned>& controls,
+void apply_swap(StateView<T> psi, unsigned a, unsigned b, const std::vector<unsigned>& controls,
                 const Parallelism& par) {
   const IndexExpander expand(concat({a, b}, controls), controls);
   swap_amplitudes(psi, expand, lowest_bit({a, b}, controls), index_t{1} << a, index_t{1} << b, par);

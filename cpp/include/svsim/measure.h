@@ -22,7 +22,7 @@ inline double norm2(std::complex<T> a) {
 }
 
 template <typename T>
-double norm_squared(const StateVector<T>& psi, const Parallelism& par) {
+double norm_squared(StateView<T> psi, const Parallelism& par) {
   const auto* data = psi.data();
   return deterministic_sum(par, psi.size(), [data](index_t begin, index_t end) {
     double s = 0.0;
@@ -33,7 +33,7 @@ double norm_squared(const StateVector<T>& psi, const Parallelism& par) {
 
 // Probability that `qubit` reads 1.
 template <typename T>
-double probability_of_one(const StateVector<T>& psi, unsigned qubit, const Parallelism& par) {
+double probability_of_one(StateView<T> psi, unsigned qubit, const Parallelism& par) {
   const IndexExpander expand({qubit}, {qubit});
   const auto* data = psi.data();
   return deterministic_sum(par, psi.size() / 2, [&](index_t begin, index_t end) {
@@ -45,7 +45,7 @@ double probability_of_one(const StateVector<T>& psi, unsigned qubit, const Paral
 
 // Projects `qubit` onto `outcome` whose probability is `probability`, and renormalises.
 template <typename T>
-void collapse(StateVector<T>& psi, unsigned qubit, int outcome, double probability,
+void collapse(StateView<T> psi, unsigned qubit, int outcome, double probability,
               const Parallelism& par) {
   const T scale = static_cast<T>(1.0 / std::sqrt(probability));
   auto* data = psi.data();
@@ -60,7 +60,7 @@ void collapse(StateVector<T>& psi, unsigned qubit, int outcome, double probabili
 // probability is measured too, so a state that drifted from norm 1 collapses
 // with the right odds.
 template <typename T>
-int measure_qubit(StateVector<T>& psi, unsigned qubit, Random& rng, const Parallelism& par) {
+int measure_qubit(StateView<T> psi, unsigned qubit, Random& rng, const Parallelism& par) {
   const double p1 = probability_of_one(psi, qubit, par);
   const double total = norm_squared(psi, par);
   const int outcome = rng.uniform() * total < p1 ? 1 : 0;
@@ -69,13 +69,13 @@ int measure_qubit(StateVector<T>& psi, unsigned qubit, Random& rng, const Parall
 }
 
 template <typename T>
-void reset_qubit(StateVector<T>& psi, unsigned qubit, Random& rng, const Parallelism& par) {
+void reset_qubit(StateView<T> psi, unsigned qubit, Random& rng, const Parallelism& par) {
   if (measure_qubit(psi, qubit, rng, par) == 1) apply_flip(psi, qubit, {}, par);
 }
 
 // Marginal probabilities of `qubits`: entry m has bit j equal to the value of qubits[j].
 template <typename T>
-std::vector<double> probabilities(const StateVector<T>& psi, const std::vector<unsigned>& qubits,
+std::vector<double> probabilities(StateView<T> psi, const std::vector<unsigned>& qubits,
                                   const Parallelism& par) {
   const auto* data = psi.data();
   const std::vector<index_t> offsets = target_offsets(qubits);
@@ -99,7 +99,7 @@ std::vector<double> probabilities(const StateVector<T>& psi, const std::vector<u
 
 // <psi| P |psi> for the Pauli string P with codes (0 I, 1 X, 2 Y, 3 Z) on `qubits`.
 template <typename T>
-double expectation_pauli(const StateVector<T>& psi, const std::vector<unsigned>& qubits,
+double expectation_pauli(StateView<T> psi, const std::vector<unsigned>& qubits,
                          const std::vector<int>& codes, const Parallelism& par) {
   index_t x_mask = 0, z_mask = 0;
   int num_y = 0;
@@ -138,7 +138,7 @@ double expectation_pauli(const StateVector<T>& psi, const std::vector<unsigned>&
 // uniforms (made sorted directly from exponential spacings), then a shuffle so
 // the shots come in random order.  Deterministic for a seed at any thread count.
 template <typename T, typename Cancelled>
-std::vector<index_t> sample_indices(const StateVector<T>& psi, std::uint64_t shots, Random& rng,
+std::vector<index_t> sample_indices(StateView<T> psi, std::uint64_t shots, Random& rng,
                                     const Parallelism& par, Cancelled&& cancelled) {
   std::vector<index_t> samples(shots);
   if (shots == 0) return samples;

@@ -66,7 +66,7 @@ inline std::string isa_name(Isa isa) {
 
 // The dense kernel for 2 to 5 targets on the best instruction set; false for other sizes.
 template <typename T>
-bool apply_dense_vectorised(StateVector<T>& psi, const std::vector<unsigned>& targets,
+bool apply_dense_vectorised(StateView<T> psi, const std::vector<unsigned>& targets,
                             const std::vector<unsigned>& controls, const std::complex<T>* m,
                             const Parallelism& par) {
   const IndexExpander expand(concat(targets, controls), controls);
@@ -98,7 +98,7 @@ bool apply_dense_vectorised(StateVector<T>& psi, const std::vector<unsigned>& ta
 
 // A diagonal on k targets (k may be 0: a phase on every controlled amplitude).
 template <typename T>
-void apply_diagonal(StateVector<T>& psi, const std::vector<unsigned>& targets,
+void apply_diagonal(StateView<T> psi, const std::vector<unsigned>& targets,
                     const std::vector<unsigned>& controls, const std::complex<T>* d,
                     const Parallelism& par) {
   if (controls.empty() && targets.size() == 1 && psi.size() >= 8) {
@@ -113,7 +113,7 @@ void apply_diagonal(StateVector<T>& psi, const std::vector<unsigned>& targets,
 // A dense 2^k x 2^k matrix (Qiskit order: target j is bit j of the row index)
 // on k targets, where every control is 1.
 template <typename T>
-void apply_dense(StateVector<T>& psi, const std::vector<unsigned>& targets,
+void apply_dense(StateView<T> psi, const std::vector<unsigned>& targets,
                  const std::vector<unsigned>& controls, const std::complex<T>* m,
                  const Parallelism& par) {
   if (targets.size() == 1) {

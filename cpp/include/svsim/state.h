@@ -16,21 +16,42 @@
 
 namespace svsim {
 
+// A statevector's amplitudes, or a block of them seen as a smaller state:
+// what the kernels work on.  It owns nothing and copies cheaply.
 template <typename T>
-class StateVector {
+class StateView {
  public:
   using complex_t = std::complex<T>;
+
+  StateView(complex_t* data, unsigned num_qubits) : data_(data), num_qubits_(num_qubits) {}
+
+  unsigned num_qubits() const { return num_qubits_; }
+  index_t size() const { return index_t{1} << num_qubits_; }
+  complex_t* data() const { return data_; }
+  complex_t& operator[](index_t i) const { return data_[i]; }
+
+ protected:
+  complex_t* data_;
+  unsigned num_qubits_;
+};
+
+// The owner of one state: a single aligned buffer of 2^n amplitudes.
+template <typename T>
+class StateVector : public StateView<T> {
+ public:
+  using complex_t = std::complex<T>;
+  using StateView<T>::data_;
+  using StateView<T>::size;
 
   static constexpr std::size_t kVectorAlignment = 64;
   // States of at least this size start on a boundary of it, so that they can use huge pages.
   static constexpr std::size_t kHugePage = std::size_t{1} << 21;
 
-  StateVector(unsigned num_qubits, const Parallelism& par) : num_qubits_(num_qubits) {
+  StateVector(unsigned num_qubits, const Parallelism& par) : StateView<T>(nullptr, num_qubits) {
     if (num_qubits >= 8 * sizeof(index_t) - 6) {
       throw std::invalid_argument("too many qubits for a statevector: " + std::to_string(num_qubits));
     }
-    size_ = index_t{1} << num_qubits;
-    const std::size_t needed = size_ * sizeof(complex_t);
+    const std::size_t needed = size() * sizeof(complex_t);
     const std::size_t alignment = needed >= kHugePage ? kHugePage : kVectorAlignment;
     const std::size_t bytes = (needed + alignment - 1) / alignment * alignment;
     data_ = static_cast<complex_t*>(std::aligned_alloc(alignment, bytes));
@@ -46,29 +67,19 @@ class StateVector {
   StateVector& operator=(const StateVector&) = delete;
   ~StateVector() { std::free(data_); }
 
-  unsigned num_qubits() const { return num_qubits_; }
-  index_t size() const { return size_; }
-  complex_t* data() { return data_; }
-  const complex_t* data() const { return data_; }
-  complex_t& operator[](index_t i) { return data_[i]; }
-  const complex_t& operator[](index_t i) const { return data_[i]; }
-
   // Written in parallel so that each thread first touches the pages it will use.
   void set_zero_state(const Parallelism& par) {
-    parallel_for(par, size_, [this](index_t i) { data_[i] = complex_t(0); });
-    data_[0] = complex_t(1);
+    complex_t* data = data_;
+    parallel_for(par, size(), [data](index_t i) { data[i] = complex_t(0); });
+    data[0] = complex_t(1);
   }
 
   void copy_from(const StateVector& other, const Parallelism& par) {
-    if (other.size_ != size_) throw std::invalid_argument("state sizes differ");
+    if (other.size() != size()) throw std::invalid_argument("state sizes differ");
     const complex_t* source = other.data_;
-    parallel_for(par, size_, [this, source](index_t i) { data_[i] = source[i]; });
+    complex_t* data = data_;
+    parallel_for(par, size(), [data, source](index_t i) { data[i] = source[i]; });
   }
-
- private:
-  unsigned num_qubits_;
-  index_t size_ = 0;
-  complex_t* data_ = nullptr;
 };
 
 }  // namespace svsim
