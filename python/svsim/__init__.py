@@ -5,7 +5,6 @@ from __future__ import annotations
 from svsim import _core
 from svsim.backend import BasicProvider, BasicSimulator
 from svsim.circuit import Circuit, Instruction
-from svsim.engine import ExperimentOutput, run_experiment
 from svsim.exceptions import CircuitError, JobError, JobTimeoutError, SimulatorError, SvsimError
 from svsim.job import JOB_FINAL_STATES, BasicProviderJob, JobStatus
 from svsim.result import ExperimentResult, Result
@@ -19,7 +18,6 @@ __all__ = [
     "BasicSimulator",
     "Circuit",
     "CircuitError",
-    "ExperimentOutput",
     "ExperimentResult",
     "Instruction",
     "JobError",
@@ -30,7 +28,6 @@ __all__ = [
     "SvsimError",
     "__version__",
     "build_info",
-    "simulate",
 ]
 
 
@@ -40,26 +37,3 @@ def build_info() -> dict:
     info["precisions"] = ("single", "double")
     info["version"] = __version__
     return info
-
-
-def simulate(
-    circuit: Circuit,
-    shots: int = 1024,
-    seed: int | None = None,
-    precision: str = "double",
-    threads: int = 0,
-    max_memory_mb: float | None = None,
-) -> ExperimentOutput:
-    """Run ``circuit`` synchronously (temporary entry until the job layer lands)."""
-    import numpy as np
-
-    if seed is None:
-        seed = int(np.random.default_rng().integers(0, 2**63))
-    return run_experiment(
-        circuit,
-        shots=shots,
-        seed=seed,
-        precision=precision,
-        threads=threads,
-        max_memory_mb=max_memory_mb,
-    )
