@@ -3,6 +3,7 @@
 #pragma once
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <complex>
 #include <cstdint>
@@ -151,8 +152,11 @@ std::vector<index_t> sample_indices(StateView<T> psi, std::uint64_t shots, Rando
     for (index_t i = b * block; i < (b + 1) * block; ++i) s += norm2(data[i]);
     block_sums[b] = s;
   });
-  double total = 0.0;
-  for (double s : block_sums) total += s;
+  // before_block[b]: the probability mass of the blocks before block b.
+  std::vector<double> before_block(num_blocks + 1, 0.0);
+  for (index_t b = 0; b < num_blocks; ++b) before_block[b + 1] = before_block[b] + block_sums[b];
+  const double total = before_block[num_blocks];
+  if (!(total > 0.0)) throw std::domain_error("cannot sample from a state of norm zero");
 
   // Sorted uniforms: cumulative sums of shots + 1 exponentials, scaled.
   std::vector<double> targets(shots);
@@ -163,9 +167,6 @@ std::vector<index_t> sample_indices(StateView<T> psi, std::uint64_t shots, Rando
   }
   const double scale = total / (running + rng.exponential());
 
-  index_t b = 0, i = 0;
-  double before_block = 0.0, before_i = 0.0;  // probability mass before block b / index i
-  if (!(total > 0.0)) throw std::domain_error("cannot sample from a state of norm zero");
   // Rounding can leave the sweep on an amplitude that is zero; take the
   // nearest index with weight instead.
   auto nearest_with_weight = [&](index_t at) {
@@ -177,24 +178,42 @@ std::vector<index_t> sample_indices(StateView<T> psi, std::uint64_t shots, Rando
     }
     return at;
   };
-  for (std::uint64_t k = 0; k < shots; ++k) {
-    if ((k & 0xffff) == 0 && cancelled()) return {};
-    const double u = targets[k] * scale;
-    while (b + 1 < num_blocks && before_block + block_sums[b] <= u) {
-      before_block += block_sums[b];
-      ++b;
+  // The sweep over the sorted uniforms is split into parts that the threads
+  // share.  Each part starts at the start of its first block, so a shot's
+  // index depends only on its uniform, never on the split.
+  std::atomic<bool> stopped{false};
+  auto sweep = [&](std::uint64_t first, std::uint64_t last) {
+    if (first >= last) return;
+    const double u0 = targets[first] * scale;
+    index_t b = static_cast<index_t>(
+        std::upper_bound(before_block.begin(), before_block.end() - 1, u0) - before_block.begin());
+    b = b > 0 ? b - 1 : 0;
+    index_t i = b * block;
+    double before_i = before_block[b];
+    for (std::uint64_t k = first; k < last; ++k) {
+      if ((k & 0xffff) == 0 && (stopped || cancelled())) {
+        stopped = true;
+        return;
+      }
+      const double u = targets[k] * scale;
+      while (b + 1 < num_blocks && before_block[b + 1] <= u) {
+        ++b;
+        i = b * block;
+        before_i = before_block[b];
+      }
+      const index_t end = (b + 1) * block;
+      while (i + 1 < end && before_i + norm2(data[i]) <= u) {
+        before_i += norm2(data[i]);
+        ++i;
+      }
+      samples[k] = norm2(data[i]) > 0 ? i : nearest_with_weight(i);
     }
-    if (i < b * block) {
-      i = b * block;
-      before_i = before_block;
-    }
-    const index_t end = (b + 1) * block;
-    while (i + 1 < end && before_i + norm2(data[i]) <= u) {
-      before_i += norm2(data[i]);
-      ++i;
-    }
-    samples[k] = norm2(data[i]) > 0 ? i : nearest_with_weight(i);
-  }
+  };
+  const std::uint64_t parts = par.worth_it(shots + psi.size()) ? par.threads : 1;
+  Parallelism per_part = par;
+  per_part.min_items = 1;
+  parallel_for(per_part, parts, [&](index_t p) { sweep(shots * p / parts, shots * (p + 1) / parts); });
+  if (stopped) return {};
   for (std::uint64_t k = shots - 1; k > 0; --k) std::swap(samples[k], samples[rng.below(k + 1)]);
   return samples;
 }

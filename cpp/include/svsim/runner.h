@@ -246,14 +246,28 @@ class Runner {
           [this] { return control_.cancel_requested.load(std::memory_order_relaxed); });
       check_cancel();
       const std::size_t words = out_.words_per_shot;
-      for (std::uint64_t s = 0; s < options_.shots; ++s) {
-        std::uint64_t* clbits = out_.memory.data() + s * words;
+      // measure_all's common layout (qubit q into clbit q, every qubit) copies
+      // the sampled index as it is.
+      bool identity = words == 1;
+      std::uint64_t measured = 0;
+      for (const auto& [qubit, clbit] : measures) {
+        identity = identity && qubit == clbit;
+        measured |= std::uint64_t{1} << qubit;
+      }
+      identity = identity && measured == (std::uint64_t{1} << program_.num_qubits) - 1;
+      std::uint64_t* memory = out_.memory.data();
+      parallel_for(par_, options_.shots, [&](index_t s) {
+        std::uint64_t* clbits = memory + s * words;
+        if (identity) {
+          clbits[0] = samples[s];
+          return;
+        }
         for (const auto& [qubit, clbit] : measures) {
           const std::uint64_t bit = samples[s] >> qubit & 1;
           clbits[clbit / 64] = (clbits[clbit / 64] & ~(std::uint64_t{1} << (clbit % 64))) |
                                (bit << (clbit % 64));
         }
-      }
+      });
     }
     step_done();
   }
