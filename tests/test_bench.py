@@ -1,0 +1,211 @@
+"""Smoke tests of the benchmark suite (svsim alone: no peer needs to be installed).
+
+No timing is asserted: only that the suite runs, writes its reports, and refuses
+to time a simulator whose answer differs from svsim's.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+from svsim.bench import BenchCheckError, main, run_suite
+from svsim.bench import circuits as C
+from svsim.bench.peers import SvsimPeer
+from svsim.bench.suite import (
+    fidelity,
+    mid_circuit_probabilities,
+    numpy_apply,
+    sample_check,
+)
+
+SMALL = {
+    "threads": [1],
+    "micro_qubits": [10],
+    "micro_gates": ["h", "cx", "u2q"],
+    "shot_qubits": [10],
+    "shots": [1000],
+    "mid_qubits": 6,
+    "mid_shots": 200,
+    "batch_circuits": 5,
+}
+
+
+class ExtraGatePeer(SvsimPeer):
+    """A deliberately wrong adapter: an extra ry(1) on qubit 0 in every circuit."""
+
+    name = "extra-ry"
+    label = "extra-ry"
+
+    def build(self, spec: C.Spec) -> object:
+        return super().build(spec).ry(1.0, 0)
+
+
+class BigEndianPeer(SvsimPeer):
+    """A deliberately wrong adapter: it hands back the state in Cirq's (big-endian) order."""
+
+    name = "big-endian"
+    label = "big-endian"
+
+    def statevector(self, handle: object) -> np.ndarray:
+        state = np.asarray(super().statevector(handle))
+        n = state.size.bit_length() - 1
+        return state.reshape([2] * n).transpose().reshape(-1)
+
+
+def test_quick_svsim_alone_writes_reports(tmp_path):
+    out = tmp_path / "out"
+    status = main(
+        [
+            "--quick",
+            "--peers",
+            "svsim",
+            "--qubits",
+            "10",
+            "--threads",
+            "1",
+            "--micro-qubits",
+            "10",
+            "--shot-qubits",
+            "10",
+            "--shots",
+            "1000",
+            "--batch-circuits",
+            "5",
+            "--mid-qubits",
+            "6",
+            "--in-process",
+            "--no-plots",
+            "--out",
+            str(out),
+        ]
+    )
+    assert status == 0
+    results = json.loads((out / "results.json").read_text())
+    markdown = (out / "results.md").read_text()
+    records = results["records"]
+    assert results["check_failures"] == 0
+    families = {r["family"] for r in records if r["section"] == "family"}
+    assert families == set(C.FAMILIES)
+    for r in records:
+        assert r["check"]["ok"], r
+        assert len(r["times_s"]) >= 3
+        assert r["median_s"] == pytest.approx(sorted(r["times_s"])[len(r["times_s"]) // 2])
+    sections = {r["section"] for r in records}
+    assert sections == {"family", "micro", "shots", "mid", "batch"}
+    assert {r["precision"] for r in records} == {"double", "single"}
+    assert results["floor"] and all(f["gbps"] > 0 for f in results["floor"])
+    assert "## Circuit families: double, 1 thread(s)" in markdown
+    assert "Gate microbenchmarks" in markdown
+    assert "The floor" in markdown
+
+
+def test_a_wrong_peer_fails_the_check_and_is_not_timed(tmp_path):
+    results = run_suite(
+        quick=True,
+        peers=["svsim", ExtraGatePeer()],
+        out_dir=tmp_path,
+        qubits=[10],
+        sections=["family", "micro"],
+        precisions=["double"],
+        plots=False,
+        **{k: v for k, v in SMALL.items() if k.startswith(("threads", "micro"))},
+    )
+    wrong = [r for r in results["records"] if r["sim"] == "extra-ry"]
+    assert wrong
+    for r in wrong:
+        assert not r["check"]["ok"]
+        assert r["check"]["fidelity"] < 0.99
+        assert r["times_s"] == [] and r["median_s"] is None
+    assert all(r["check"]["ok"] for r in results["records"] if r["sim"] == "svsim")
+    assert results["check_failures"] == len(wrong)
+    markdown = (tmp_path / "results.md").read_text()
+    assert "Check failures" in markdown and "extra-ry" in markdown
+
+
+def test_strict_raises_on_a_bit_order_mistake(tmp_path):
+    with pytest.raises(BenchCheckError, match="big-endian random n=10"):
+        run_suite(
+            quick=True,
+            peers=[BigEndianPeer()],
+            out_dir=tmp_path,
+            qubits=[10],
+            threads=[1],
+            sections=["family"],
+            families=["random"],
+            precisions=["single"],
+            strict=True,
+            plots=False,
+        )
+    # the reports are written before the error
+    results = json.loads((tmp_path / "results.json").read_text())
+    bad = [r for r in results["records"] if r["sim"] == "big-endian"]
+    assert bad and not any(r["check"]["ok"] for r in bad)
+
+
+def test_isolated_worker_process(tmp_path):
+    results = run_suite(
+        peers=["svsim"],
+        out_dir=tmp_path,
+        qubits=[8],
+        threads=[1],
+        sections=["family"],
+        families=["ghz"],
+        precisions=["double"],
+        plots=False,
+    )
+    (record,) = results["records"]
+    assert record["sim"] == "svsim" and record["n"] == 8 and record["check"]["ok"]
+    assert len(record["times_s"]) == 3
+
+
+def test_sample_check_catches_reversed_bits():
+    rng = np.random.default_rng(7)
+    n = 4
+    probs = rng.random(1 << n) ** 3
+    probs /= probs.sum()
+    reverse = np.array([int(f"{i:0{n}b}"[::-1], 2) for i in range(1 << n)])
+
+    def draw(p: np.ndarray, shots: int) -> dict[int, int]:
+        values, counts = np.unique(rng.choice(p.size, size=shots, p=p), return_counts=True)
+        return dict(zip(values.tolist(), counts.tolist(), strict=True))
+
+    assert sample_check([probs], [draw(probs, 20000)], 20000)["ok"]
+    assert not sample_check([probs], [draw(probs[reverse], 20000)], 20000)["ok"]
+    short = draw(probs, 100)
+    assert not sample_check([probs], [short], 101)["ok"]
+
+
+def test_fidelity_and_numpy_reference_agree_with_svsim():
+    spec = C.family_spec("random", 5)
+    start = np.zeros(32, dtype=complex)
+    start[0] = 1
+    mine = numpy_apply(start, spec.ops, 5)
+    peer = SvsimPeer()
+    peer.setup(1, "double")
+    state = peer.statevector(peer.run_state(peer.build(spec)))
+    assert fidelity(mine, state) > 1 - 1e-12
+    assert fidelity(mine, np.roll(state, 1)) < 0.9
+
+
+def test_mid_circuit_probabilities_sum_to_one():
+    probs = mid_circuit_probabilities(C.mid_circuit_spec(5))
+    assert probs.shape == (1 << 6,)
+    assert math.isclose(probs.sum(), 1.0, rel_tol=1e-12)
+    assert 0 < probs[1::2].sum() < 1  # the mid-circuit result is random
+
+
+def test_families_are_deterministic_and_well_formed():
+    for family in C.FAMILIES:
+        a, b = C.family_spec(family, 6), C.family_spec(family, 6)
+        assert [op.name for op in a.ops] == [op.name for op in b.ops]
+        assert all(q < 6 for op in a.ops for q in op.qubits)
+    qv = C.family_spec("qv", 6)
+    assert len(qv.ops) == 6 * 3
+    for op in qv.ops:
+        u = op.matrix
+        assert np.allclose(u @ u.conj().T, np.eye(4))
+        assert np.isclose(np.linalg.det(u), 1)
+    assert C.micro_targets(10) == [0, 1, 5, 9]
