@@ -1,13 +1,27 @@
-// The dense k-qubit kernel (k >= 2), the one that fusion makes hot.  Its body
-// is compiled once per instruction set (see simd.h): amplitudes are gathered
-// in tiles of B loop indices, split into real and imaginary parts, multiplied
-// with the matrix vectorised across the tile, and scattered back.  Vectorising
-// across loop indices rather than across the matrix works for any target
-// qubits, low ones included.
+// The compute-bound kernels: dense k-qubit gates (the ones fusion makes hot),
+// one-qubit gates and diagonals.  The dense kernel works on tiles of B loop
+// indices, split into real and imaginary parts and multiplied with the matrix
+// vectorised across the tile; vectorising across loop indices rather than
+// across the matrix works for any target qubits, low ones included.
 //
 // This file is included several times, each time inside a different
 // `namespace svsim::isa_...` and `#pragma GCC target`; it has no include guard
 // on purpose.
+
+// Row r of the product: y[b] = sum_c m[r][c] * x[c][b], for the B columns of a tile.
+template <typename T, unsigned K, unsigned B>
+inline void tile_row(const T* row_re, const T* row_im, const T (&xr)[K][B], const T (&xi)[K][B],
+                     T (&yr)[B], T (&yi)[B]) {
+  for (unsigned b = 0; b < B; ++b) yr[b] = yi[b] = T(0);
+  for (unsigned c = 0; c < K; ++c) {
+    const T ar = row_re[c], ai = row_im[c];
+#pragma omp simd
+    for (unsigned b = 0; b < B; ++b) {
+      yr[b] += ar * xr[c][b] - ai * xi[c][b];
+      yi[b] += ar * xi[c][b] + ai * xr[c][b];
+    }
+  }
+}
 
 template <typename T, unsigned K>
 void dense_tiled(std::complex<T>* state, index_t outer, const IndexExpander& expand,
@@ -41,15 +55,8 @@ void dense_tiled(std::complex<T>* state, index_t outer, const IndexExpander& exp
         }
       }
       for (unsigned r = 0; r < K; ++r) {
-        alignas(64) T yr[B] = {}, yi[B] = {};
-        for (unsigned c = 0; c < K; ++c) {
-          const T ar = mr[r * K + c], ai = mi[r * K + c];
-#pragma omp simd aligned(yr, yi : 64)
-          for (unsigned b = 0; b < B; ++b) {
-            yr[b] += ar * xr[c][b] - ai * xi[c][b];
-            yi[b] += ar * xi[c][b] + ai * xr[c][b];
-          }
-        }
+        alignas(64) T yr[B], yi[B];
+        tile_row<T, K, B>(mr + r * K, mi + r * K, xr, xi, yr, yi);
         T* out = data + 2 * (base + offsets[r]);
 #pragma omp simd
         for (unsigned b = 0; b < B; ++b) {
@@ -104,15 +111,8 @@ void dense_tiled(std::complex<T>* state, index_t outer, const IndexExpander& exp
       for (unsigned b = width; b < B; ++b) xr[c][b] = xi[c][b] = T(0);
     }
     for (unsigned r = 0; r < K; ++r) {
-      alignas(64) T yr[B] = {}, yi[B] = {};
-      for (unsigned c = 0; c < K; ++c) {
-        const T ar = mr[r * K + c], ai = mi[r * K + c];
-#pragma omp simd aligned(yr, yi : 64)
-        for (unsigned b = 0; b < B; ++b) {
-          yr[b] += ar * xr[c][b] - ai * xi[c][b];
-          yi[b] += ar * xi[c][b] + ai * xr[c][b];
-        }
-      }
+      alignas(64) T yr[B], yi[B];
+      tile_row<T, K, B>(mr + r * K, mi + r * K, xr, xi, yr, yi);
       for (unsigned b = 0; b < width; ++b) {
         const index_t at = 2 * (base[b] + offsets[r]);
         data[at] = yr[b];
