@@ -97,32 +97,6 @@ void apply_dense_any(StateView<T> psi, const std::vector<unsigned>& targets,
   });
 }
 
-// A diagonal on k targets (k may be 0), for any targets and controls.
-template <typename T>
-void apply_diagonal_generic(StateView<T> psi, const std::vector<unsigned>& targets,
-                    const std::vector<unsigned>& controls, const std::complex<T>* d,
-                    const Parallelism& par) {
-  using C = std::complex<T>;
-  C* data = psi.data();
-  if (controls.empty() && targets.size() == 1) {
-    const unsigned t = targets[0];
-    const C d0 = d[0], d1 = d[1];
-    parallel_for(par, psi.size(), [=](index_t i) {
-      data[i] = cmul((i >> t) & 1 ? d1 : d0, data[i]);
-    });
-    return;
-  }
-  const IndexExpander expand(concat(targets, controls), controls);
-  const std::vector<index_t> offsets = target_offsets(targets);
-  const std::vector<C> diag(d, d + offsets.size());
-  parallel_for(par, outer_count(psi.num_qubits(), expand), [&](index_t i) {
-    const index_t base = expand(i);
-    for (std::size_t m = 0; m < offsets.size(); ++m) {
-      data[base + offsets[m]] = cmul(diag[m], data[base + offsets[m]]);
-    }
-  });
-}
-
 // Calls body(base, length) for runs of consecutive loop indices that map to
 // consecutive amplitudes: every index below the lowest fixed bit.  Loops over
 // the runs, so memory is walked in order and the body's inner loop vectorises.
@@ -154,6 +128,39 @@ void swap_amplitudes(StateView<T> psi, const IndexExpander& expand, unsigned low
     std::complex<T>* y = data + base + offset_b;
     for (index_t j = 0; j < length; ++j) std::swap(x[j], y[j]);
   });
+}
+
+// A diagonal on k targets (k may be 0), for any targets and controls.  It
+// walks runs of consecutive amplitudes and skips the factors that are 1 (a
+// CZ multiplies a quarter of the state).
+template <typename T>
+void apply_diagonal_generic(StateView<T> psi, const std::vector<unsigned>& targets,
+                            const std::vector<unsigned>& controls, const std::complex<T>* d,
+                            const Parallelism& par) {
+  using C = std::complex<T>;
+  C* data = psi.data();
+  const IndexExpander expand(concat(targets, controls), controls);
+  const std::vector<index_t> offsets = target_offsets(targets);
+  std::vector<std::pair<index_t, C>> factors;  // (offset, factor) for every factor that is not 1
+  for (std::size_t m = 0; m < offsets.size(); ++m) {
+    if (d[m] != C(1)) factors.emplace_back(offsets[m], d[m]);
+  }
+  if (factors.empty()) return;
+  const unsigned lowest = lowest_bit(targets, controls);
+  if (lowest < 3) {  // runs of fewer than 8 amplitudes: visit them one by one
+    parallel_for(par, outer_count(psi.num_qubits(), expand), [&](index_t i) {
+      const index_t base = expand(i);
+      for (const auto& [offset, factor] : factors) data[base + offset] = cmul(factor, data[base + offset]);
+    });
+    return;
+  }
+  for_each_run(expand, psi.num_qubits(), lowest, par,
+               [&](index_t base, index_t length) {
+                 for (const auto& [offset, factor] : factors) {
+                   C* x = data + base + offset;
+                   for (index_t j = 0; j < length; ++j) x[j] = cmul(factor, x[j]);
+                 }
+               });
 }
 
 // X on one target where every control is 1: a swap of amplitude pairs.
