@@ -284,7 +284,8 @@ class BasicSimulatorPeer(Peer):
     label = "Qiskit BasicSimulator"
     max_qubits = 20
     fixed_threads = 1  # numpy, one thread: the suite runs it once
-    sections = frozenset({"family", "micro", "shots", "mid", "batch"})
+    # no gate microbenchmarks: a pure-Python einsum per gate says nothing about kernels
+    sections = frozenset({"family", "shots", "mid", "batch"})
     module = "qiskit.providers.basic_provider"
 
     def version(self) -> str:

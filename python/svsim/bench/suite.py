@@ -93,6 +93,7 @@ class BenchConfig:
     budget_seconds: float | None = None  # the whole run; None: no limit
     first_pass_share: float = 0.7  # of the budget, for the most threads (the rest: fewer)
     memory_fraction: float = 0.6  # of the available memory, for the states of one cell
+    memory_wait_seconds: float = 120.0  # wait this long for memory that others hold
     first_round_max: int = 20  # sizes up to this in the first round, then one at a time
     qsim_max_fused_gate_size: int = 4
     qulacs_block_size: int = 2
@@ -399,6 +400,7 @@ class _Worker:
         self.window = window
         self.reference: SvsimPeer | None = None
         self.sampler: SvsimPeer | None = None
+        self.memory_gave_up = False
         self.base = {"sim": peer.name, "threads": threads, "precision": precision}
         self.options = {
             "basic_max_qubits": config.basic_max_qubits,
@@ -480,8 +482,14 @@ class _Worker:
         if limit is not None and self.threads == 1 and n > limit:
             return f"{n} qubits is above the 1-thread cap of {limit}"
         need = copies * ITEMSIZE[self.precision] << n
-        if need > self.config.memory_fraction * available_memory():
-            return f"{n} qubits needs about {need / 2**30:.1f} GiB, more than is free"
+        waited = 0.0
+        while need > self.config.memory_fraction * available_memory():
+            # other work may hold the memory for a while: wait a little before giving up
+            if waited >= self.config.memory_wait_seconds or self.memory_gave_up:
+                self.memory_gave_up = True  # wait once per worker, not once per cell
+                return f"{n} qubits needs about {need / 2**30:.1f} GiB, more than is free"
+            time.sleep(5.0)
+            waited += 5.0
         return None
 
     def over_time(self, cell: float, total: float | None = None) -> str | None:
@@ -1111,10 +1119,12 @@ def run_suite(
                         log(text)
                         stopped = True
                         continue
-                for index, job in enumerate(jobs):
-                    share = None
-                    if pass_end is not None:
-                        share = time.time() + max(pass_end - time.time(), 0) / (len(jobs) - index)
+                # The first round (the base of every comparison) has no deadline: only
+                # the cell cap.  A later round was predicted to fit; its workers may use
+                # what is left of the pass, a guard should the prediction be wrong.
+                first_round = t == thread_order[0] and window == windows[0]
+                for job in jobs:
+                    share = None if first_round else pass_end
                     log(
                         f"[{time.time() - started:6.0f} s] {job.peer.name} {job.precision} "
                         f"threads={job.threads} qubits {window[0] or 0}<n<={window[1] or 'all'}"
@@ -1439,9 +1449,9 @@ def write_markdown(results: dict[str, Any], path: str | os.PathLike[str]) -> str
         lines += [
             "## Shots, mid-circuit measurement, many small circuits",
             "",
-            "shots: the `random` circuit + measure_all, time to the counts (qulacs, qsim: to "
-            "their samples); mid: measure + reset mid-circuit; batch: many 10-qubit circuits "
-            "in one run() call.",
+            "shots: one layer of ry, rz and a cx brickwork + measure_all, time to the counts "
+            "(qulacs, qsim: to their samples); mid: measure + reset mid-circuit; batch: many "
+            "10-qubit circuits in one run() call.",
             "",
             "| case | precision | threads | n | shots | "
             + " | ".join(_LABELS.get(s, s) for s in sims)
@@ -1597,6 +1607,9 @@ def build_parser(prog: str = "svsim bench") -> argparse.ArgumentParser:
     parser.add_argument(
         "--first-round-max", type=int, help="sizes up to this in the first round (default 20)"
     )
+    parser.add_argument(
+        "--first-pass-share", type=float, help="share of --budget for the most threads (0.7)"
+    )
     parser.add_argument("--in-process", action="store_true", help="no worker processes")
     parser.add_argument("--no-plots", action="store_true")
     parser.add_argument("--strict", action="store_true", help="exit 2 if a check fails")
@@ -1624,6 +1637,7 @@ def main(argv: Sequence[str] | None = None, prog: str = "svsim bench") -> int:
         "cell_seconds": "cell_seconds",
         "budget": "budget_seconds",
         "first_round_max": "first_round_max",
+        "first_pass_share": "first_pass_share",
     }
     for arg, key in mapping.items():
         value = getattr(args, arg)
