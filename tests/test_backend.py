@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor, ThreadPoolExecutor
 
 import numpy as np
 import pytest
@@ -109,7 +109,9 @@ def test_default_executor_is_one_lazy_worker():
     backend = BasicSimulator()
     assert backend._executor is None  # nothing made until a job needs it
     executor = backend.executor
-    assert isinstance(executor, ThreadPoolExecutor)
+    # a daemon-thread executor, so interpreter exit need not wait for its jobs
+    assert isinstance(executor, svsim.job.DaemonThreadExecutor)
+    assert isinstance(executor, Executor)
     assert backend.executor is executor
     assert executor._max_workers == 1
 

@@ -4,6 +4,12 @@
 (bad input raises there, not later from ``result()``), snapshots the
 circuits, and submits a job whose work runs the circuits one after another
 through :func:`svsim.engine.run_experiment` on the backend's executor.
+
+A job's work is :func:`run_job` over a :class:`JobSpec`: plain, picklable data
+(the circuits, shots, seeds, settings) in, a :class:`~svsim.result.Result`
+out.  On a thread pool the job calls it with its :class:`~svsim.job.JobControl`
+(cancel between gates, progress); a process pool or a Dask client gets
+``run_job`` and the spec to run wherever it runs its work.
 """
 
 from __future__ import annotations
@@ -17,7 +23,7 @@ import types
 import uuid
 import warnings
 from collections.abc import Sequence
-from concurrent.futures import Executor, ThreadPoolExecutor
+from concurrent.futures import Executor
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,10 +32,16 @@ import numpy as np
 from svsim import engine
 from svsim.circuit import Circuit
 from svsim.exceptions import CircuitError, SimulatorError, SvsimError
-from svsim.job import BasicProviderJob, JobControl
+from svsim.job import (
+    BasicProviderJob,
+    DaemonThreadExecutor,
+    JobControl,
+    outstanding_jobs,
+    runs_in_process,
+)
 from svsim.result import Result, result_from_outputs
 
-__all__ = ["BasicProvider", "BasicSimulator"]
+__all__ = ["BasicProvider", "BasicSimulator", "JobSpec", "run_job"]
 
 SEED_LIMIT = 1 << 63
 _RESERVED_LABELS = ("counts", "memory")
@@ -103,10 +115,16 @@ class BasicSimulator:
         precision: ``"double"`` (complex128 amplitudes) or ``"single"`` (complex64).
         max_parallel_threads: threads for the kernel; 0 means all cores.
         fusion: whether the kernel may fuse gates (recorded in each result's metadata).
-        executor: where jobs run: any ``concurrent.futures.Executor``.  By default
-            the backend's own single worker thread, so jobs queue and run one at a time.
+        executor: where jobs run: any ``concurrent.futures.Executor`` or a Dask
+            ``distributed.Client``.  By default the backend's own single worker
+            thread (a daemon thread), so jobs queue and run one at a time.  Thread
+            pools run jobs in this process (cancel mid-run, progress); other
+            executors get a picklable task (see :mod:`svsim.job`).
         max_memory_mb: the most memory a job's statevectors may take; by default
             80% of the memory available when the job is checked and again when it runs.
+
+    :meth:`close` (or leaving a ``with BasicSimulator() as backend:`` block)
+    waits for the backend's jobs and stops its own worker thread.
     """
 
     def __init__(
@@ -128,7 +146,9 @@ class BasicSimulator:
             max_memory_mb=_check_max_memory(max_memory_mb),
         )
         self._executor = executor
+        self._owns_executor = executor is None
         self._executor_lock = threading.Lock()
+        self._closed = False
 
     # ------------------------------------------------------------ description
 
@@ -185,10 +205,47 @@ class BasicSimulator:
         """The executor jobs are submitted to (the backend's own worker, made on first use)."""
         with self._executor_lock:
             if self._executor is None:
-                self._executor = ThreadPoolExecutor(
+                self._executor = DaemonThreadExecutor(
                     max_workers=1, thread_name_prefix=f"svsim-{id(self):x}"
                 )
             return self._executor
+
+    @property
+    def closed(self) -> bool:
+        """True once :meth:`close` was called: ``run()`` then raises."""
+        return self._closed
+
+    def jobs(self) -> list[BasicProviderJob]:
+        """This backend's jobs that are queued or running now."""
+        return outstanding_jobs(self)
+
+    def close(self, cancel_jobs: bool = False) -> None:
+        """Stop taking jobs, wait for the backend's jobs to end, stop its own worker.
+
+        With ``cancel_jobs`` the queued jobs are cancelled and the running ones
+        stopped first (see :meth:`BasicProviderJob.cancel`); without, they run to
+        their end.  An executor given to the backend is the caller's and stays
+        open.  ``run()`` on a closed backend raises :class:`SimulatorError`;
+        calling ``close()`` again does nothing more.
+        """
+        with self._executor_lock:
+            self._closed = True
+            own = self._executor if self._owns_executor else None
+        jobs = outstanding_jobs(self)
+        if cancel_jobs:
+            for job in jobs:
+                job.cancel()
+        for job in jobs:
+            job._wait_final(None)
+        if own is not None:
+            own.shutdown(wait=True)
+
+    def __enter__(self) -> BasicSimulator:
+        return self
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        """Close the backend; leaving on an exception cancels its jobs."""
+        self.close(cancel_jobs=exc_type is not None)
 
     def __repr__(self) -> str:
         s = self._settings
@@ -223,6 +280,8 @@ class BasicSimulator:
             SimulatorError: a setting is bad, or the job's statevectors do not fit
                 in the memory limit.
         """
+        if self._closed:
+            raise SimulatorError("this backend is closed; make a new BasicSimulator")
         settings = self._run_settings(options)
         circuits = self._circuits(run_input)
         if not _is_int(shots) or int(shots) < 1:
@@ -243,13 +302,23 @@ class BasicSimulator:
         if initial_statevector is not None:
             for circuit in circuits:
                 initial = engine.check_initial_statevector(initial_statevector, circuit.num_qubits)
-        self._check_job_memory(circuits, shots, settings)
+        remote = not runs_in_process(self.executor)
+        self._check_job_memory(circuits, shots, settings, memory, initial, remote)
 
         experiments = [_Experiment(c, (seed + i) % SEED_LIMIT) for i, c in enumerate(circuits)]
         control = JobControl([len(c.data) + 1 for c in circuits])
         job_id = str(uuid.uuid4())
-        work = _JobWork(self, job_id, experiments, shots, memory, initial, settings, control)
-        job = BasicProviderJob(self, job_id, work, control=control)
+        spec = JobSpec(
+            job_id=job_id,
+            backend_name=self.name,
+            backend_version=self.backend_version,
+            experiments=tuple(experiments),
+            shots=shots,
+            memory=memory,
+            initial=initial,
+            settings=settings,
+        )
+        job = BasicProviderJob(self, job_id, _JobWork(spec, control), control=control)
         job.submit()
         return job
 
@@ -302,105 +371,164 @@ class BasicSimulator:
         return circuits
 
     @staticmethod
-    def _check_job_memory(circuits: Sequence[Circuit], shots: int, settings: _Settings) -> None:
+    def _check_job_memory(
+        circuits: Sequence[Circuit],
+        shots: int,
+        settings: _Settings,
+        memory: bool = False,
+        initial: np.ndarray | None = None,
+        remote: bool = False,
+    ) -> None:
         """Refuse a job whose memory does not fit, before anything is allocated.
 
-        A result keeps each experiment's final and saved statevectors, so the
-        experiments of one job add up; so does each one's classical memory.
+        Each circuit must fit on its own (:func:`svsim.engine.check_memory`).
+        Then the job as a whole: its result keeps each experiment's final and
+        saved statevectors, so the experiments add up, and so do their
+        shots' classical data (8 bytes per 64 clbits per shot, 8 more per shot
+        for ``memory=True``'s strings); on top comes the most that one
+        experiment needs for a while (drawing its shots and counting them:
+        about 24 bytes per shot, 16 more with ``memory=True``) and the
+        initial statevector.  A job on a remote executor gets its result back
+        serialised, which holds a second copy of each state while it is read,
+        so there its statevectors count twice.
         """
         limit_mb = settings.max_memory_mb
         if limit_mb is None:
             limit_mb = engine.default_max_memory_mb()
+        initial_bytes = 0 if initial is None else int(initial.nbytes)
         for circuit in circuits:
-            engine.check_memory(circuit, settings.precision, limit_mb)
+            engine.check_memory(circuit, settings.precision, limit_mb, shots, initial_bytes)
         limit = int(limit_mb * (1 << 20))
-        total = 0
+        copies = 2 if remote else 1
+        kept = 0
+        transient = 0
         for circuit in circuits:
-            total += engine.statevectors_needed(circuit) * engine.state_bytes(
-                circuit.num_qubits, settings.precision
+            words = (circuit.num_clbits + 63) // 64
+            kept += (
+                copies
+                * engine.statevectors_needed(circuit)
+                * engine.state_bytes(circuit.num_qubits, settings.precision)
             )
-            total += shots * 8 * ((circuit.num_clbits + 63) // 64)
+            if words:
+                kept += shots * (8 * words + (8 if memory else 0))
+                transient = max(transient, shots * (24 + 8 * words + (16 if memory else 0)))
+        total = kept + transient + initial_bytes
         if total > limit:
-            raise SimulatorError(
-                f"the job's {len(circuits)} circuits need {total:,} bytes together (a result "
-                f"keeps each one's statevectors and {shots} shots of memory), but the limit "
-                f"is {limit:,} bytes; split the job, use fewer shots or raise max_memory_mb"
+            what = (
+                "the job's circuit needs"
+                if len(circuits) == 1
+                else f"the job's {len(circuits)} circuits need"
             )
+            twice = " (twice: the result comes back serialised)" if remote else ""
+            raise SimulatorError(
+                f"{what} {total:,} bytes together (a result keeps each one's "
+                f"statevectors{twice} and {shots:,} shots of classical data), but the limit is "
+                f"{limit:,} bytes (max_memory_mb={limit_mb:g}); split the job, use fewer shots or "
+                f"precision='single', or raise max_memory_mb to at least "
+                f"{-(-total // (1 << 20))} if the machine has the memory"
+            )
+
+
+@dataclass(frozen=True, eq=False)
+class JobSpec:
+    """What one job runs, as plain picklable data: all a remote executor receives.
+
+    ``experiments[i]`` is circuit ``i`` with its seed; ``initial`` is the
+    checked initial statevector (complex128) or None; ``settings`` the
+    backend's settings with the run's overrides.
+    """
+
+    job_id: str
+    backend_name: str
+    backend_version: str
+    experiments: tuple[_Experiment, ...]
+    shots: int
+    memory: bool
+    initial: np.ndarray | None
+    settings: _Settings
+
+
+def run_job(spec: JobSpec, control: JobControl | None = None) -> Result:
+    """Run a job's experiments one after another in this thread; its Result.
+
+    A module-level function over plain data, so a process pool or a Dask
+    worker can run it: ``executor.submit(run_job, spec)``.  Given the job's
+    ``control`` (only where the job lives, in this process), it can be
+    cancelled between and during experiments, and reports its progress.
+
+    Each experiment's memory limit is what the earlier ones leave of
+    ``max_memory_mb``: the result keeps their statevectors and shot data.
+    """
+    start = time.perf_counter()
+    s = spec.settings
+    outputs = []
+    kept = 0  # bytes that the earlier experiments' outputs hold
+    for index, experiment in enumerate(spec.experiments):
+        run_control = control.start(index) if control is not None else None
+        limit = None if s.max_memory_mb is None else s.max_memory_mb - kept / (1 << 20)
+        output = engine.run_experiment(
+            experiment.circuit,
+            shots=spec.shots,
+            seed=experiment.seed,
+            precision=s.precision,
+            threads=s.threads,
+            max_memory_mb=limit,
+            control=run_control,
+            initial_statevector=spec.initial,
+            fusion=s.fusion,
+        )
+        if control is not None:
+            control.finish(index)
+        outputs.append(output)
+        circuit = experiment.circuit
+        kept += engine.statevectors_needed(circuit) * engine.state_bytes(
+            circuit.num_qubits, s.precision
+        )
+        kept += int(output.memory.nbytes)
+    if control is not None:
+        control.check()
+    metadata = [
+        {
+            "fusion": _fusion_metadata(out),
+            "parallel_shots": 1,
+            "parallel_state_update": int(out.threads),
+            "max_memory_mb": s.max_memory_mb,
+        }
+        for out in outputs
+    ]
+    result = result_from_outputs(
+        outputs,
+        [e.circuit for e in spec.experiments],
+        job_id=spec.job_id,
+        backend_name=spec.backend_name,
+        backend_version=spec.backend_version,
+        memory=spec.memory,
+        metadata=metadata,
+        time_taken=time.perf_counter() - start,
+    )
+    if control is not None:
+        control.check()
+    return result
 
 
 class _JobWork:
-    """The work of one job: run its experiments in order, then build the Result.
+    """The work of one job: :func:`run_job` over its spec, with its control here,
+    or as a picklable task (:meth:`as_task`) for an executor elsewhere.
 
     A plain object rather than a closure so the job's ``repr`` and a
     debugger show what it holds.
     """
 
-    def __init__(
-        self,
-        backend: BasicSimulator,
-        job_id: str,
-        experiments: list[_Experiment],
-        shots: int,
-        memory: bool,
-        initial: np.ndarray | None,
-        settings: _Settings,
-        control: JobControl,
-    ) -> None:
-        self.backend = backend
-        self.job_id = job_id
-        self.experiments = experiments
-        self.shots = shots
-        self.memory = memory
-        self.initial = initial
-        self.settings = settings
+    def __init__(self, spec: JobSpec, control: JobControl) -> None:
+        self.spec = spec
         self.control = control
 
     def __call__(self) -> Result:
-        start = time.perf_counter()
-        s = self.settings
-        outputs = []
-        kept = 0  # bytes of statevectors the earlier experiments' outputs hold
-        for index, experiment in enumerate(self.experiments):
-            run_control = self.control.start(index)
-            limit = None if s.max_memory_mb is None else s.max_memory_mb - kept / (1 << 20)
-            output = engine.run_experiment(
-                experiment.circuit,
-                shots=self.shots,
-                seed=experiment.seed,
-                precision=s.precision,
-                threads=s.threads,
-                max_memory_mb=limit,
-                control=run_control,
-                initial_statevector=self.initial,
-                fusion=s.fusion,
-            )
-            self.control.finish(index)
-            outputs.append(output)
-            kept += engine.statevectors_needed(experiment.circuit) * engine.state_bytes(
-                experiment.circuit.num_qubits, s.precision
-            )
-        self.control.check()
-        metadata = [
-            {
-                "fusion": _fusion_metadata(out),
-                "parallel_shots": 1,
-                "parallel_state_update": int(out.threads),
-                "max_memory_mb": s.max_memory_mb,
-            }
-            for out, experiment in zip(outputs, self.experiments, strict=True)
-        ]
-        result = result_from_outputs(
-            outputs,
-            [e.circuit for e in self.experiments],
-            job_id=self.job_id,
-            backend_name=self.backend.name,
-            backend_version=self.backend.backend_version,
-            memory=self.memory,
-            metadata=metadata,
-            time_taken=time.perf_counter() - start,
-        )
-        self.control.check()
-        return result
+        return run_job(self.spec, self.control)
+
+    def as_task(self) -> tuple[Any, tuple[Any, ...]]:
+        """``(run_job, (spec,))``: what a process pool or Dask runs."""
+        return run_job, (self.spec,)
 
 
 def _fusion_metadata(output: engine.ExperimentOutput) -> dict[str, Any]:
@@ -429,7 +557,7 @@ class BasicProvider:
 
     def _shared(self) -> BasicSimulator:
         with self._lock:
-            if self._default is None:
+            if self._default is None or self._default.closed:
                 self._default = BasicSimulator()
             return self._default
 

@@ -73,22 +73,71 @@ def statevectors_needed(circuit: Circuit) -> int:
     return 1 + len(saves)
 
 
-def check_memory(circuit: Circuit, precision: str, max_memory_mb: float) -> None:
-    """Refuse, before anything is allocated, a circuit whose states do not fit."""
-    needed = statevectors_needed(circuit) * state_bytes(circuit.num_qubits, precision)
+def shot_bytes(num_clbits: int, shots: int) -> int:
+    """What the kernel allocates for ``shots`` shots of ``num_clbits`` classical bits:
+    each shot's bits in 64-bit words and, while the shots are drawn, two 8-byte
+    numbers per shot (the sampled index and its uniform).  Nothing without clbits."""
+    words = (num_clbits + 63) // 64
+    return shots * (8 * words + 16) if words else 0
+
+
+def memory_needed(circuit: Circuit, precision: str, shots: int = 0, initial_bytes: int = 0) -> int:
+    """The bytes one run of ``circuit`` needs at once: its statevectors (see
+    :func:`statevectors_needed`), its shots (:func:`shot_bytes`) and the
+    ``initial_bytes`` of an initial statevector the run reads from."""
+    return (
+        statevectors_needed(circuit) * state_bytes(circuit.num_qubits, precision)
+        + shot_bytes(circuit.num_clbits, shots)
+        + initial_bytes
+    )
+
+
+def check_memory(
+    circuit: Circuit,
+    precision: str,
+    max_memory_mb: float,
+    shots: int = 0,
+    initial_bytes: int = 0,
+) -> None:
+    """Refuse, before anything is allocated, a circuit whose run does not fit.
+
+    The message says what the bytes are for and how to make the run fit.
+    """
+    states = statevectors_needed(circuit)
+    state_part = states * state_bytes(circuit.num_qubits, precision)
+    shot_part = shot_bytes(circuit.num_clbits, shots)
+    needed = state_part + shot_part + initial_bytes
     limit = int(max_memory_mb * (1 << 20))
-    if needed > limit:
-        hint = " or precision='single'" if precision == "double" else ""
-        raise SimulatorError(
-            f"circuit {circuit.name!r} needs {needed:,} bytes for {circuit.num_qubits} qubits in "
-            f"{precision} precision, but the limit is {limit:,} bytes "
-            f"(max_memory_mb={max_memory_mb:g}); use fewer qubits{hint}, or raise max_memory_mb "
-            f"if the machine has the memory"
-        )
+    if needed <= limit:
+        return
+    parts = [
+        f"{state_part:,} for {states} statevector{'s' if states > 1 else ''} of "
+        f"{circuit.num_qubits} qubits in {precision} precision"
+    ]
+    fixes = ["use fewer qubits" + (" or precision='single'" if precision == "double" else "")]
+    if shot_part:
+        parts.append(f"{shot_part:,} for the classical data of {shots:,} shots")
+        if shot_part > state_part:
+            fixes.insert(0, "use fewer shots")
+    if initial_bytes:
+        parts.append(f"{initial_bytes:,} for the initial statevector")
+    raise SimulatorError(
+        f"circuit {circuit.name!r} needs {needed:,} bytes ({'; '.join(parts)}), but the limit "
+        f"is {limit:,} bytes (max_memory_mb={max_memory_mb:g}); {', '.join(fixes)}, or raise "
+        f"max_memory_mb to at least {-(-needed // (1 << 20))} if the machine has the memory"
+    )
 
 
 def check_initial_statevector(initial: Any, num_qubits: int) -> np.ndarray:
-    vector = np.ascontiguousarray(initial, dtype=np.complex128)
+    """``initial`` as a C-contiguous complex128 vector of ``2**num_qubits`` entries
+    of norm 1, or CircuitError."""
+    try:
+        vector = np.ascontiguousarray(initial, dtype=np.complex128)
+    except (TypeError, ValueError) as exc:
+        raise CircuitError(
+            f"initial_statevector must be an array of complex numbers, got "
+            f"{type(initial).__name__} ({exc})"
+        ) from exc
     if vector.shape != (1 << num_qubits,):
         raise CircuitError(
             f"initial_statevector has shape {vector.shape}; a {num_qubits}-qubit circuit needs "
@@ -135,10 +184,11 @@ def run_experiment(
     """Run one circuit to completion in the calling thread (the GIL is released)."""
     check_precision(precision)
     limit = default_max_memory_mb() if max_memory_mb is None else max_memory_mb
-    check_memory(circuit, precision, limit)
-    spare = limit * (1 << 20) - statevectors_needed(circuit) * state_bytes(
-        circuit.num_qubits, precision
-    )
+    initial_bytes = 0 if initial_statevector is None else int(initial_statevector.nbytes)
+    check_memory(circuit, precision, limit, shots, initial_bytes)
+    # Per-shot trajectories may keep one more state, the state before the first
+    # measurement, to restart each shot from; only when it fits in what is left.
+    spare = int(limit * (1 << 20)) - memory_needed(circuit, precision, shots, initial_bytes)
     program = circuit.encode()
     threads = threads if threads > 0 else os.cpu_count() or 1
     start = time.perf_counter()

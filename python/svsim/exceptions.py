@@ -10,6 +10,7 @@ __all__ = [
     "CircuitError",
     "JobError",
     "JobTimeoutError",
+    "MissingExtraError",
     "SimulatorError",
     "SvsimError",
 ]
@@ -33,3 +34,7 @@ class CircuitError(SvsimError, ValueError):
 
 class SimulatorError(SvsimError):
     """The simulator cannot run a circuit (for example, not enough memory)."""
+
+
+class MissingExtraError(SvsimError, ImportError):
+    """An optional dependency (an extra such as ``svsim[qiskit]``) is not installed."""

@@ -18,16 +18,37 @@ job a :class:`JobControl`, and the work asks it for one kernel
 ``RunControl`` per experiment.  ``cancel()`` raises the flag of the current
 ``RunControl``; the kernel sees it before its next operation, frees its state
 and raises ``svsim._core.Cancelled``.
+
+Where the work runs.  A thread pool (:class:`DaemonThreadExecutor`, the
+default, or any ``concurrent.futures.ThreadPoolExecutor``) runs the job's own
+``_execute`` in this process, with the cancel flag and progress above.  Any
+other executor (a ``ProcessPoolExecutor``, a Dask ``distributed.Client``)
+runs the work elsewhere, so it gets the work's picklable form instead: when
+the work has an ``as_task()`` method, ``function(*args)`` of the
+``(function, args)`` it returns, a module-level function over plain data
+whose return value is the result.  Such a job is cancelled through its
+future: a queued one never starts; a running one ends CANCELLED at once and
+its result is dropped when it arrives, but the remote computation may run
+to its end (best effort: the executor decides).
+
+At interpreter exit, once the main thread and every other non-daemon thread
+have finished (so a thread still waiting for a result gets it), the jobs still
+queued or running are cancelled and the default executors' daemon worker
+threads are joined: the process exits quickly and cleanly.
 """
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import enum
+import queue
 import threading
 import time
 import traceback
+import weakref
 from collections.abc import Callable, Sequence
-from concurrent.futures import Executor, Future, ThreadPoolExecutor
+from concurrent.futures import CancelledError, Executor, Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 from svsim import _core
@@ -36,7 +57,15 @@ from svsim.exceptions import JobError, JobTimeoutError
 if TYPE_CHECKING:
     from svsim.result import Result
 
-__all__ = ["JOB_FINAL_STATES", "BasicProviderJob", "JobControl", "JobStatus"]
+__all__ = [
+    "JOB_FINAL_STATES",
+    "BasicProviderJob",
+    "DaemonThreadExecutor",
+    "JobControl",
+    "JobStatus",
+    "outstanding_jobs",
+    "runs_in_process",
+]
 
 
 class JobStatus(enum.Enum):
@@ -114,17 +143,183 @@ class JobControl:
         return min(max(done / self._total, 0.0), 1.0)
 
 
+# ---------------------------------------------------------------- registry
+
+_registry_lock = threading.Lock()
+_outstanding: set[BasicProviderJob] = set()  # submitted, not yet final
+_executors: weakref.WeakSet[DaemonThreadExecutor] = weakref.WeakSet()  # for the exit hook
+
+
+# ---------------------------------------------------------------- executors
+
+
+def _work_loop(work_queue: queue.SimpleQueue) -> None:
+    """A worker thread's life: run queued calls until the stop sentinel ``None``."""
+    while True:
+        item = work_queue.get()
+        if item is None:
+            work_queue.put(None)  # the other workers stop too
+            return
+        future, fn, args, kwargs = item
+        del item
+        if future.set_running_or_notify_cancel():
+            try:
+                value = fn(*args, **kwargs)
+            except BaseException as exc:  # noqa: B036 - handed to the future
+                future.set_exception(exc)
+                del exc
+            else:
+                future.set_result(value)
+                del value
+        del future, fn, args, kwargs  # hold no job between jobs
+
+
+class DaemonThreadExecutor(Executor):
+    """A ``concurrent.futures`` executor on daemon worker threads: a backend's own.
+
+    It behaves like ``ThreadPoolExecutor`` (``submit``, ``shutdown(wait,
+    cancel_futures)``, futures that cancel while queued) except at interpreter
+    exit: Python does not wait for its threads there.  Instead svsim's exit
+    hook cancels the jobs still queued or running (a running kernel stops
+    before its next operation) and joins the threads, so exit is quick and
+    never cuts a kernel off mid-operation.  The threads start on first use.
+    """
+
+    def __init__(self, max_workers: int = 1, thread_name_prefix: str = "svsim-job") -> None:
+        if not isinstance(max_workers, int) or max_workers < 1:
+            raise ValueError(f"max_workers must be an int >= 1, got {max_workers!r}")
+        self._max_workers = max_workers
+        self._prefix = thread_name_prefix
+        self._queue: queue.SimpleQueue = queue.SimpleQueue()
+        self._threads: list[threading.Thread] = []
+        self._lock = threading.Lock()
+        self._shutdown = False
+        # An executor dropped without shutdown() lets its threads end once idle.
+        weakref.finalize(self, self._queue.put, None)
+        with _registry_lock:
+            _executors.add(self)
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future:
+        """Schedule ``fn(*args, **kwargs)``; a ``Future`` for its outcome."""
+        future: Future = Future()
+        with self._lock:
+            if self._shutdown:
+                raise RuntimeError("cannot schedule new futures after shutdown")
+            self._queue.put((future, fn, args, kwargs))
+            if len(self._threads) < self._max_workers:
+                thread = threading.Thread(
+                    target=_work_loop,
+                    args=(self._queue,),
+                    name=f"{self._prefix}-{len(self._threads)}",
+                    daemon=True,
+                )
+                thread.start()
+                self._threads.append(thread)
+        return future
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        """Take no more work; with ``cancel_futures`` drop the queued calls; with
+        ``wait`` return once the running calls have ended."""
+        dropped = []
+        with self._lock:
+            self._shutdown = True
+            if cancel_futures:
+                while True:
+                    try:
+                        item = self._queue.get_nowait()
+                    except queue.Empty:
+                        break
+                    if item is not None:
+                        dropped.append(item[0])
+            self._queue.put(None)
+        for future in dropped:  # outside the lock: cancel() runs the futures' callbacks
+            future.cancel()
+        if wait:
+            self.join()
+
+    def join(self, timeout: float | None = None) -> bool:
+        """Wait until the worker threads have stopped (after :meth:`shutdown`); True
+        when they all have, False if ``timeout`` seconds passed first."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        current = threading.current_thread()
+        with self._lock:
+            threads = list(self._threads)
+        for thread in threads:
+            if thread is current:
+                continue
+            thread.join(None if deadline is None else max(deadline - time.monotonic(), 0.0))
+        return not any(t.is_alive() for t in threads if t is not current)
+
+
+def runs_in_process(executor: Any) -> bool:
+    """True for executors that run work on threads of this process (thread pools):
+    jobs on them run with their cancel flag and progress.  Any other executor is
+    taken to run work elsewhere and gets the work's picklable form."""
+    return isinstance(executor, (ThreadPoolExecutor, DaemonThreadExecutor))
+
+
+def _submit_task(executor: Any, fn: Callable[..., Any], args: tuple[Any, ...]) -> Any:
+    """``executor.submit(fn, *args)``; a Dask client is told the task is impure (each
+    job is its own task, never merged with an equal-looking one)."""
+    if type(executor).__module__.split(".")[0] == "distributed":
+        return executor.submit(fn, *args, pure=False)
+    return executor.submit(fn, *args)
+
+
+def _cancel_future(future: Any) -> None:
+    """``future.cancel()``, whatever the executor thinks of it (a closed Dask client
+    raises): the job is already CANCELLED, this only spares the executor the work."""
+    with contextlib.suppress(Exception):
+        future.cancel()
+
+
 _fallback_lock = threading.Lock()
-_fallback: ThreadPoolExecutor | None = None
+_fallback: DaemonThreadExecutor | None = None
 
 
-def _fallback_executor() -> ThreadPoolExecutor:
+def _fallback_executor() -> DaemonThreadExecutor:
     """One shared worker thread for jobs whose backend brings no executor."""
     global _fallback
     with _fallback_lock:
-        if _fallback is None:
-            _fallback = ThreadPoolExecutor(max_workers=1, thread_name_prefix="svsim-job")
+        if _fallback is None or _fallback._shutdown:
+            _fallback = DaemonThreadExecutor(max_workers=1, thread_name_prefix="svsim-job")
         return _fallback
+
+
+def outstanding_jobs(backend: Any = None) -> list[BasicProviderJob]:
+    """The jobs submitted and not yet final (of ``backend`` only, if given)."""
+    with _registry_lock:
+        jobs = list(_outstanding)
+    if backend is not None:
+        jobs = [job for job in jobs if job.backend() is backend]
+    return jobs
+
+
+EXIT_TIMEOUT = 30.0  # seconds the exit hook waits for cancelled kernels to stop
+
+
+def _shutdown_at_exit() -> None:
+    """Cancel what is left and stop the daemon workers, at interpreter exit.
+
+    Registered with ``atexit``: it runs after Python has joined every non-daemon
+    thread, so only jobs nobody can still wait for are cancelled.  A running
+    kernel stops before its next operation; the worker threads are joined so
+    none is inside the kernel when the interpreter is torn down.
+    """
+    for job in outstanding_jobs():
+        with contextlib.suppress(Exception):
+            job._abandon()
+    with _registry_lock:
+        executors = list(_executors)
+    for executor in executors:
+        with contextlib.suppress(Exception):
+            executor.shutdown(wait=False, cancel_futures=True)
+    deadline = time.monotonic() + EXIT_TIMEOUT
+    for executor in executors:
+        executor.join(max(deadline - time.monotonic(), 0.0))
+
+
+atexit.register(_shutdown_at_exit)
 
 
 class BasicProviderJob:
@@ -138,7 +333,13 @@ class BasicProviderJob:
     :meth:`cancel` can only stop a job that has not started.
 
     ``executor`` overrides where the work runs; by default it is the
-    backend's ``executor`` attribute, or a shared single worker thread.
+    backend's ``executor`` attribute, or a shared single worker thread.  On an
+    executor that is not a thread pool (see :func:`runs_in_process`) a work
+    with an ``as_task()`` method runs as the ``(function, args)`` it returns:
+    ``function(*args)`` must be picklable and return the result.  Such a job
+    is QUEUED until its future says it runs (RUNNING, where the future can
+    tell), its progress is 0.0 until it is DONE, and :meth:`cancel` works
+    through the future (see the module's notes).
     """
 
     version = 1
@@ -163,6 +364,7 @@ class BasicProviderJob:
         self._future: Future | None = None
         self._worker: int | None = None  # thread id of the worker while RUNNING
         self._cancel_requested = False
+        self._remote = False  # runs as a picklable task on an executor elsewhere
         self._error: BaseException | None = None
         if callable(result):
             self._work: Callable[[], Any] | None = result
@@ -186,7 +388,18 @@ class BasicProviderJob:
     def status(self) -> JobStatus:
         """The job's state now; never waits for the kernel."""
         with self._cond:
-            return self._status
+            status = self._status
+            future = self._future if self._remote and status is JobStatus.QUEUED else None
+        if future is not None:
+            # A remote job is RUNNING once its future says so (a process pool's
+            # does when it hands the call to a worker; a Dask future cannot tell).
+            running = getattr(future, "running", None)
+            if callable(running) and running() is True:
+                with self._cond:
+                    if self._status is JobStatus.QUEUED:
+                        self._status = JobStatus.RUNNING
+                    status = self._status
+        return status
 
     def done(self) -> bool:
         """True when the job has run successfully."""
@@ -211,6 +424,8 @@ class BasicProviderJob:
         if status is JobStatus.DONE:
             return 1.0
         if status in (JobStatus.INITIALIZING, JobStatus.QUEUED) or self._control is None:
+            return 0.0
+        if self._remote:  # the work's progress is in another process
             return 0.0
         return self._control.progress()
 
@@ -237,11 +452,21 @@ class BasicProviderJob:
                     f"job {self._job_id!r} is {self._status.name} and cannot be submitted"
                 )
             self._status = JobStatus.QUEUED
+            with _registry_lock:
+                _outstanding.add(self)
+            work = self._work
         executor = self._executor or getattr(self._backend, "executor", None)
         if executor is None:
             executor = _fallback_executor()
+        as_task = getattr(work, "as_task", None)
         try:
-            future = executor.submit(self._execute)
+            if runs_in_process(executor) or as_task is None:
+                future = executor.submit(self._execute)
+            else:
+                fn, args = as_task()
+                with self._cond:
+                    self._remote = True
+                future = _submit_task(executor, fn, args)
         except BaseException as exc:
             self._finish(JobStatus.ERROR, error=exc)
             raise JobError(f"the executor refused job {self._job_id!r}: {exc}") from exc
@@ -249,7 +474,7 @@ class BasicProviderJob:
             self._future = future
             cancel_future = self._status is JobStatus.CANCELLED
         if cancel_future:
-            future.cancel()
+            _cancel_future(future)
         future.add_done_callback(self._future_done)
 
     def _execute(self) -> None:
@@ -288,13 +513,23 @@ class BasicProviderJob:
             self._status = status
             self._result = result
             self._error = error
-            self._work = None  # drop the circuits and any initial state
             self._worker = None
-            self._cond.notify_all()
+            self._ended_locked()
+
+    def _ended_locked(self) -> None:
+        """Bookkeeping of a job that has just become final (``self._cond`` held)."""
+        self._work = None  # drop the circuits and any initial state
+        self._cond.notify_all()
+        with _registry_lock:
+            _outstanding.discard(self)
 
     def _future_done(self, future: Future) -> None:
         """End a job whose future finished without running it (a cancelled or failed
-        submission, an executor shut down with ``cancel_futures=True``)."""
+        submission, an executor shut down with ``cancel_futures=True``), or a remote
+        job with what its future holds."""
+        if self._remote:
+            self._remote_done(future)
+            return
         if future.cancelled():
             self._finish(JobStatus.CANCELLED)
             return
@@ -307,6 +542,20 @@ class BasicProviderJob:
                 error=JobError(f"the executor finished job {self._job_id!r} without running it"),
             )
 
+    def _remote_done(self, future: Any) -> None:
+        """A remote job's future has finished: its value is the job's result."""
+        try:
+            if future.cancelled():
+                self._finish(JobStatus.CANCELLED)
+                return
+            value = future.result()
+        except CancelledError:
+            self._finish(JobStatus.CANCELLED)
+        except BaseException as exc:  # noqa: B036 - the job must end whatever happened
+            self._finish(JobStatus.ERROR, error=exc)
+        else:
+            self._finish(JobStatus.DONE, result=value)
+
     # ------------------------------------------------------------ cancel
 
     def cancel(self) -> bool:
@@ -316,16 +565,18 @@ class BasicProviderJob:
         final state (or is running work that cannot be interrupted).  A
         running job is waited for until it has stopped, which takes at most
         one kernel operation, so its memory is free when this returns.
+
+        A job running on a remote executor (a process pool, Dask) ends
+        CANCELLED at once and its result is dropped; its future is cancelled,
+        which keeps a queued call from starting, but a call already running
+        elsewhere may go on to its end there.
         """
         with self._cond:
             if self._status in JOB_FINAL_STATES:
                 return False
-            if self._status in (JobStatus.INITIALIZING, JobStatus.QUEUED):
-                self._status = JobStatus.CANCELLED
-                self._work = None
-                self._cond.notify_all()
-                future = self._future
-            else:  # RUNNING
+            if self._status in (JobStatus.INITIALIZING, JobStatus.QUEUED) or self._remote:
+                future = self._end_cancelled_locked()
+            else:  # RUNNING here
                 if self._control is None:
                     return False
                 self._cancel_requested = True
@@ -336,8 +587,29 @@ class BasicProviderJob:
                     self._cond.wait()
                 return self._status is JobStatus.CANCELLED
         if future is not None:
-            future.cancel()  # outside the lock: it runs the future's callbacks at once
+            _cancel_future(future)  # outside the lock: it runs the future's callbacks at once
         return True
+
+    def _end_cancelled_locked(self) -> Any:
+        """Make a job that does not run here CANCELLED now (``self._cond`` held);
+        returns its future, for the caller to cancel outside the lock."""
+        self._status = JobStatus.CANCELLED
+        self._ended_locked()
+        return self._future
+
+    def _abandon(self) -> None:
+        """Cancel without waiting (the exit hook): a running kernel is only told to stop."""
+        future = None
+        with self._cond:
+            if self._status in JOB_FINAL_STATES:
+                return
+            if self._status in (JobStatus.INITIALIZING, JobStatus.QUEUED) or self._remote:
+                future = self._end_cancelled_locked()
+            elif self._control is not None:
+                self._cancel_requested = True
+                self._control.cancel()
+        if future is not None:
+            _cancel_future(future)
 
     # ------------------------------------------------------------ waiting
 

@@ -22,7 +22,8 @@ from typing import Any
 
 import numpy as np
 
-from svsim.exceptions import SvsimError
+# MissingExtraError lives in svsim.exceptions; it stays importable from here.
+from svsim.exceptions import MissingExtraError, SvsimError
 
 __all__ = [
     "ExperimentResult",
@@ -55,10 +56,6 @@ _RESULT_FIELDS = (
     "time_taken",
     "header",
 )
-
-
-class MissingExtraError(SvsimError, ImportError):
-    """An optional dependency (an extra such as ``svsim[qiskit]``) is not installed."""
 
 
 # --------------------------------------------------------------------------
@@ -160,6 +157,28 @@ def _same(a: Any, b: Any) -> bool:
     return bool(a == b)
 
 
+# What a dict that is not to_dict()'s output makes from_dict raise on its way.
+_MALFORMED = (KeyError, TypeError, ValueError, AttributeError, IndexError)
+
+
+def _error_text(exc: BaseException) -> str:
+    if isinstance(exc, KeyError) and len(exc.args) == 1:
+        return f"missing key {exc.args[0]!r}"
+    return str(exc)
+
+
+def _need_mapping(d: object, what: str) -> None:
+    if not isinstance(d, Mapping):
+        raise TypeError(f"{what} must be a dict, got {type(d).__name__}")
+
+
+def _malformed(cls_name: str, exc: BaseException, where: str = "") -> SvsimError:
+    return SvsimError(
+        f"{cls_name}.from_dict needs the output of {cls_name}.to_dict(); this dict is not: "
+        f"{where}{_error_text(exc)}"
+    )
+
+
 # --------------------------------------------------------------------------
 # Results.
 
@@ -256,7 +275,19 @@ class ExperimentResult:
 
         Complex arrays come back as ``complex64`` when the metadata says the
         run was in single precision, else ``complex128``.
+
+        Raises:
+            SvsimError: ``d`` is not such a dict (a key missing, a value of the
+                wrong type); the message names the field.
         """
+        try:
+            return cls._from_dict(d)
+        except _MALFORMED as exc:
+            raise _malformed("ExperimentResult", exc) from exc
+
+    @classmethod
+    def _from_dict(cls, d: Mapping[str, Any]) -> ExperimentResult:
+        _need_mapping(d, "an experiment")
         metadata = dict(d.get("metadata") or {})
         complex_dtype = np.complex64 if metadata.get("precision") == "single" else np.complex128
         data: dict[str, Any] = {}
@@ -470,13 +501,38 @@ class Result:
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> Result:
-        """Rebuild a result from :meth:`to_dict`'s output (equal to the original)."""
+        """Rebuild a result from :meth:`to_dict`'s output (equal to the original).
+
+        Raises:
+            SvsimError: ``d`` is not such a dict (a key missing, a value of the
+                wrong type); the message names the field.
+        """
+        try:
+            _need_mapping(d, "a result")
+            results = d["results"]
+            if not isinstance(results, (list, tuple)):
+                raise TypeError(f"'results' must be a list, got {type(results).__name__}")
+        except _MALFORMED as exc:
+            raise _malformed("Result", exc) from exc
+        experiments = []
+        for i, r in enumerate(results):
+            try:
+                experiments.append(ExperimentResult._from_dict(r))
+            except _MALFORMED as exc:
+                raise _malformed("Result", exc, f"results[{i}]: ") from exc
+        try:
+            return cls._build(d, experiments)
+        except _MALFORMED as exc:
+            raise _malformed("Result", exc) from exc
+
+    @classmethod
+    def _build(cls, d: Mapping[str, Any], experiments: list[ExperimentResult]) -> Result:
         return cls(
             backend_name=d["backend_name"],
             backend_version=d["backend_version"],
             job_id=d["job_id"],
             success=bool(d["success"]),
-            results=[ExperimentResult.from_dict(r) for r in d["results"]],
+            results=experiments,
             date=d.get("date"),
             status=d.get("status"),
             header=dict(d.get("header") or {}),

@@ -1,0 +1,303 @@
+"""Jobs on executors that run their work elsewhere: process pools and Dask.
+
+A thread pool runs a job's own ``_execute`` (a bound method, with the cancel
+flag and progress of this process).  Any other executor gets the job's
+picklable form, ``run_job(spec)``: a module-level function over plain data.
+These tests check that everything in it pickles, that a process pool and a
+Dask client give the same results as the default thread, how cancel works
+through the future, and that the memory check counts the result's trip back.
+"""
+
+from __future__ import annotations
+
+import math
+import multiprocessing
+import pickle
+import time
+from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
+
+import numpy as np
+import pytest
+import svsim
+from svsim import BasicSimulator, JobStatus
+from svsim.backend import JobSpec, run_job
+from svsim.job import BasicProviderJob, DaemonThreadExecutor, runs_in_process
+
+WAIT = 60.0
+
+
+def rich_circuit() -> svsim.Circuit:
+    """A bit of everything a circuit can hold."""
+    qc = svsim.Circuit(4, 2, name="rich")
+    qc.add_register("flag", 1)
+    qc.global_phase = 0.3
+    qc.h(0).cx(0, 1).rx(0.4, 2).cu(0.1, 0.2, 0.3, 0.4, 2, 3).mcx([0, 1], 3)
+    qc.unitary(np.array([[0, 1j], [1j, 0]]), [2], label="iX")
+    qc.save_statevector("middle")
+    qc.measure(0, 0).x(1, condition=(0, 1)).reset(2).x(2, condition=("c", 1))
+    qc.save_probabilities([0, 1], label="p01").save_expectation_value("ZX", [0, 1])
+    qc.measure(1, 1).measure(3, 2)
+    return qc
+
+
+def ghz(n: int = 10) -> svsim.Circuit:
+    qc = svsim.Circuit(n, name=f"ghz{n}").h(0)
+    for q in range(n - 1):
+        qc.cx(q, q + 1)
+    return qc.measure_all()
+
+
+def chain(num_qubits: int, num_gates: int, name: str = "chain") -> svsim.Circuit:
+    qc = svsim.Circuit(num_qubits, name=name)
+    for k in range(num_gates // 2):
+        qc.rx(0.1 + 0.001 * k, k % num_qubits).cx(k % num_qubits, (k + 1) % num_qubits)
+    return qc
+
+
+def same_results(a: svsim.Result, b: svsim.Result) -> None:
+    assert len(a.results) == len(b.results)
+    for x, y in zip(a.results, b.results, strict=True):
+        assert x.data.keys() == y.data.keys()
+        assert x.data["counts"] == y.data["counts"]
+        assert x.data.get("memory") == y.data.get("memory")
+        assert x.seed_simulator == y.seed_simulator and x.header == y.header
+        np.testing.assert_allclose(x.final_statevector, y.final_statevector, atol=1e-12)
+        for label, value in x.data.items():
+            if isinstance(value, np.ndarray):
+                np.testing.assert_allclose(value, y.data[label], atol=1e-12)
+
+
+class InlineExecutor(Executor):
+    """Runs each call at once in ``submit``: not a thread pool, so it counts as
+    remote and gets the picklable task (which it pickles, to be sure)."""
+
+    def __init__(self, pickle_calls: bool = True) -> None:
+        self.calls = 0
+        self.pickle_calls = pickle_calls
+
+    def submit(self, fn, /, *args, **kwargs):
+        self.calls += 1
+        if self.pickle_calls:
+            fn, args = pickle.loads(pickle.dumps((fn, args)))
+        future: Future = Future()
+        future.set_running_or_notify_cancel()
+        try:
+            future.set_result(fn(*args, **kwargs))
+        except BaseException as exc:  # noqa: BLE001 - handed to the future
+            future.set_exception(exc)
+        return future
+
+
+class Failing:
+    """Work whose remote form fails: ``math.sqrt(-1.0)`` in the worker."""
+
+    def __call__(self):  # pragma: no cover - the remote form runs instead
+        raise AssertionError("the in-process form must not run")
+
+    def as_task(self):
+        return math.sqrt, (-1.0,)
+
+
+# ---------------------------------------------------------------- what pickles
+
+
+def test_circuits_pickle_whole():
+    qc = rich_circuit()
+    copy = pickle.loads(pickle.dumps(qc))
+    assert copy.name == qc.name and copy.cregs == qc.cregs
+    assert copy.num_qubits == qc.num_qubits and copy.num_clbits == qc.num_clbits
+    assert copy.global_phase == qc.global_phase and copy.save_labels == qc.save_labels
+    assert copy.data == qc.data
+    a, b = qc.encode(), copy.encode()
+    for field in ("ops", "qubits", "values"):
+        np.testing.assert_array_equal(getattr(a, field), getattr(b, field))
+    copy.x(0)  # an independent circuit
+    assert len(copy.data) == len(qc.data) + 1
+
+
+def test_job_task_is_a_module_function_over_plain_data():
+    backend = BasicSimulator()
+    job = backend.run([rich_circuit(), ghz()], shots=50, memory=True, seed_simulator=4)
+    fn, args = job._work.as_task()
+    assert fn is run_job and isinstance(args[0], JobSpec)
+    fn2, args2 = pickle.loads(pickle.dumps((fn, args)))
+    assert fn2 is run_job
+    same_results(fn2(*args2), job.result(WAIT))
+    with pytest.raises((pickle.PicklingError, TypeError, AttributeError)):
+        pickle.dumps(job._execute)  # what used to be submitted
+
+
+def test_results_pickle():
+    result = BasicSimulator().run([rich_circuit(), ghz()], shots=20, memory=True).result(WAIT)
+    copy = pickle.loads(pickle.dumps(result))
+    assert copy == result
+    same_results(copy, result)
+
+
+def test_thread_pools_run_in_process_other_executors_do_not():
+    assert runs_in_process(ThreadPoolExecutor(max_workers=1))
+    assert runs_in_process(DaemonThreadExecutor())
+    assert runs_in_process(BasicSimulator().executor)
+    assert not runs_in_process(InlineExecutor())
+    assert not runs_in_process(ProcessPoolExecutor(max_workers=1))
+
+
+def test_any_executor_that_is_not_a_thread_pool_gets_the_task():
+    inline = InlineExecutor()
+    backend = BasicSimulator(executor=inline)
+    job = backend.run(ghz(), shots=100, seed_simulator=9)
+    assert job.done() and job._remote and inline.calls == 1
+    local = BasicSimulator().run(ghz(), shots=100, seed_simulator=9).result(WAIT)
+    same_results(job.result(0), local)
+    assert job.progress() == 1.0 and job.cancel() is False
+
+
+def test_work_without_a_task_still_runs_on_any_executor():
+    """Plain callables (no ``as_task``) keep being submitted as the job's own
+    method, whatever the executor: the job layer stays general."""
+    job = BasicProviderJob(None, "plain", lambda: "done", executor=InlineExecutor(False))
+    job.submit()
+    assert job.result(WAIT) == "done" and not job._remote
+
+
+def test_remote_failure_ends_the_job_in_error_chained_to_the_cause():
+    job = BasicProviderJob(None, "failing", Failing(), executor=InlineExecutor())
+    job.submit()
+    with pytest.raises(svsim.JobError, match="math domain error") as info:
+        job.result(WAIT)
+    assert isinstance(info.value.__cause__, ValueError)
+    assert job.status() is JobStatus.ERROR
+
+
+def test_remote_jobs_count_the_result_coming_back():
+    """A 20-qubit state is 16 MiB; its result comes back serialised from a remote
+    executor, which holds a second copy while it is read: 24 MiB is enough in a
+    thread, not remotely."""
+    qc = svsim.Circuit(20, name="wide").h(0)
+    BasicSimulator(max_memory_mb=24).run(qc, shots=1).result(WAIT)
+    with pytest.raises(svsim.SimulatorError, match="twice: the result comes back serialised"):
+        BasicSimulator(max_memory_mb=24, executor=InlineExecutor()).run(qc, shots=1)
+    BasicSimulator(max_memory_mb=33, executor=InlineExecutor()).run(qc, shots=1).result(WAIT)
+
+
+# ---------------------------------------------------------------- a process pool
+
+
+@pytest.fixture(scope="module")
+def pool():
+    # spawn: a fresh interpreter per worker, as on macOS and Windows (and safe
+    # with the OpenMP runtime, which fork can leave in a bad state).
+    executor = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+    yield executor
+    executor.shutdown(wait=True, cancel_futures=True)
+
+
+def test_process_pool_gives_the_same_results_as_the_thread(pool):
+    remote = BasicSimulator(executor=pool)
+    local = BasicSimulator()
+    circuits = [rich_circuit(), ghz(12)]
+    for kwargs in (
+        {"shots": 200, "seed_simulator": 11, "memory": True},
+        {"shots": 3, "seed_simulator": 12, "precision": "single"},
+    ):
+        job = remote.run(circuits, **kwargs)
+        result = job.result(WAIT)
+        assert job.status() is JobStatus.DONE and job.progress() == 1.0
+        same_results(result, local.run(circuits, **kwargs).result(WAIT))
+    psi = np.zeros(1 << 10, dtype=complex)
+    psi[5] = 1.0
+    kwargs = {"shots": 7, "seed_simulator": 2, "initial_statevector": psi}
+    same_results(
+        remote.run(ghz(10), **kwargs).result(WAIT), local.run(ghz(10), **kwargs).result(WAIT)
+    )
+
+
+def test_process_pool_failure_and_timeout(pool):
+    job = BasicProviderJob(None, "failing", Failing(), executor=pool)
+    job.submit()
+    with pytest.raises(svsim.JobError, match="math domain error") as info:
+        job.result(WAIT)
+    assert isinstance(info.value.__cause__, ValueError)
+    assert job.status() is JobStatus.ERROR
+    backend = BasicSimulator(executor=pool)
+    slow = backend.run(chain(18, 3000), shots=1)
+    with pytest.raises(svsim.JobTimeoutError):
+        slow.result(timeout=0.01)
+    assert slow.result(WAIT).get_statevector().shape == (1 << 18,)
+
+
+def test_process_pool_cancel_queued_and_running(pool):
+    """Queued: the future is cancelled and the call never starts.  Running: the job
+    ends CANCELLED at once and its result is dropped; the worker finishes the
+    call (best effort: a process pool cannot stop a running call)."""
+    backend = BasicSimulator(executor=pool)
+    running = backend.run(chain(20, 4000, name="running"), shots=1)
+    # a pool of one worker keeps two more calls in its queue, beyond cancelling
+    prefetched = [backend.run(ghz(), shots=5) for _ in range(2)]
+    queued = backend.run(ghz(), shots=5)
+    deadline = time.monotonic() + WAIT
+    while not running.running():
+        assert time.monotonic() < deadline
+        time.sleep(0.005)
+    assert queued.cancel() is True
+    assert queued.status() is JobStatus.CANCELLED and queued._future.cancelled()
+    start = time.monotonic()
+    assert running.cancel() is True
+    assert time.monotonic() - start < 1.0
+    assert running.status() is JobStatus.CANCELLED
+    with pytest.raises(svsim.JobError, match="cancelled"):
+        running.result(0)
+    # the pool goes on serving once the dropped call is done
+    assert [sum(p.result(WAIT).get_counts().values()) for p in prefetched] == [5, 5]
+    assert running.status() is JobStatus.CANCELLED  # the late result was dropped
+    later = backend.run(ghz(), shots=6).result(WAIT)
+    assert sum(later.get_counts().values()) == 6
+
+
+# ---------------------------------------------------------------- Dask
+
+
+@pytest.fixture(scope="module")
+def dask_client():
+    distributed = pytest.importorskip("distributed")
+    client = distributed.Client(
+        processes=False, n_workers=1, threads_per_worker=1, dashboard_address=None
+    )
+    yield client
+    client.close()
+
+
+def test_dask_client_gives_the_same_results_as_the_thread(dask_client):
+    remote = BasicSimulator(executor=dask_client)
+    local = BasicSimulator()
+    circuits = [rich_circuit(), ghz(12)]
+    job = remote.run(circuits, shots=100, seed_simulator=21, memory=True)
+    assert job._remote
+    result = job.result(WAIT)
+    assert job.status() is JobStatus.DONE
+    same_results(
+        result, local.run(circuits, shots=100, seed_simulator=21, memory=True).result(WAIT)
+    )
+    # equal jobs are separate tasks (pure=False): both run, neither is merged away
+    twins = [remote.run(ghz(), shots=9, seed_simulator=1) for _ in range(2)]
+    assert [t.result(WAIT).job_id for t in twins] == [t.job_id() for t in twins]
+
+
+def test_dask_cancel(dask_client):
+    backend = BasicSimulator(executor=dask_client)
+    running = backend.run(chain(20, 4000, name="running"), shots=1)
+    queued = backend.run(ghz(), shots=4)
+    time.sleep(0.2)
+    assert queued.cancel() is True and queued.status() is JobStatus.CANCELLED
+    assert running.cancel() is True and running.status() is JobStatus.CANCELLED
+    with pytest.raises(svsim.JobError, match="cancelled"):
+        queued.result(0)
+    assert sum(backend.run(ghz(), shots=3).result(WAIT).get_counts().values()) == 3
+
+
+def test_dask_failure_ends_the_job_in_error(dask_client):
+    job = BasicProviderJob(None, "failing", Failing(), executor=dask_client)
+    job.submit()
+    with pytest.raises(svsim.JobError, match="math domain error"):
+        job.result(WAIT)
+    assert job.status() is JobStatus.ERROR
