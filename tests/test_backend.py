@@ -9,6 +9,7 @@ from concurrent.futures import Executor, ThreadPoolExecutor
 import numpy as np
 import pytest
 import svsim
+from spy_executor import SpyExecutor
 from svsim import engine
 from svsim.backend import BasicProvider, BasicSimulator
 from svsim.job import JobStatus
@@ -24,18 +25,6 @@ def jobs():
     yield started
     for job in started:
         job.cancel()
-
-
-class SpyExecutor(ThreadPoolExecutor):
-    """A one-worker executor that counts the work submitted to it."""
-
-    def __init__(self) -> None:
-        super().__init__(max_workers=1)
-        self.submitted = 0
-
-    def submit(self, fn, /, *args, **kwargs):
-        self.submitted += 1
-        return super().submit(fn, *args, **kwargs)
 
 
 def chain_circuit(num_qubits: int, num_gates: int, name: str = "chain") -> svsim.Circuit:

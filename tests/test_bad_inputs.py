@@ -12,13 +12,13 @@ import functools
 import math
 import re
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pytest
 import svsim
+from spy_executor import SpyExecutor
 from svsim import (
     BasicSimulator,
     Circuit,
@@ -28,16 +28,6 @@ from svsim import (
     SimulatorError,
     SvsimError,
 )
-
-
-class SpyExecutor(ThreadPoolExecutor):
-    def __init__(self) -> None:
-        super().__init__(max_workers=1)
-        self.submitted = 0
-
-    def submit(self, fn, /, *args, **kwargs):
-        self.submitted += 1
-        return super().submit(fn, *args, **kwargs)
 
 
 @functools.cache
