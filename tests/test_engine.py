@@ -83,18 +83,24 @@ def test_every_gate_on_every_placement(name, precision):
                 )
 
 
+@pytest.mark.parametrize("precision", ["double", "single"])
 @pytest.mark.parametrize("width", [1, 2, 3, 4, 5, 6])
-def test_dense_unitary_of_every_width(width):
+def test_dense_unitary_of_every_width(width, precision):
+    # Up to 9 qubits and 24 placements each, so that every kernel path is taken:
+    # targets inside one vector of amplitudes (the low qubits), above it, and both.
     rng = np.random.default_rng(width)
-    for num_qubits in range(width, 9):
-        for qubits in placements(num_qubits, width, rng, limit=8):
+    for num_qubits in range(width, 10):
+        for qubits in placements(num_qubits, width, rng, limit=24):
             circuit = svsim.Circuit(num_qubits).unitary(random_unitary(width, rng), list(qubits))
             psi = random_state(num_qubits, rng)
+            if precision == "single":
+                psi = psi.astype(np.complex64)
             np.testing.assert_allclose(
-                final_state(circuit, initial=psi),
-                reference_statevector(circuit, psi),
-                atol=1e-10,
+                final_state(circuit, precision, initial=psi),
+                reference_statevector(circuit, psi.astype(np.complex128)),
+                atol=TOLERANCE[precision],
                 rtol=0,
+                err_msg=f"{precision} unitary on {qubits} of {num_qubits}",
             )
 
 

@@ -141,6 +141,161 @@ bool dense_tiled_dispatch(std::complex<T>* state, unsigned k, index_t outer,
   }
 }
 
+// The low-target kernel works on whole vector registers through the
+// compiler's vector extension: one vector holds B = 64 / sizeof(T) reals
+// (one AVX-512 register, two AVX2 or four SSE2 ones).
+template <typename T>
+constexpr unsigned low_tile_lanes() {
+  return 64 / sizeof(T);
+}
+
+template <typename T>
+struct LowTile {
+  static constexpr unsigned B = low_tile_lanes<T>();
+  typedef T vec __attribute__((vector_size(64)));
+  using lane_int = std::conditional_t<sizeof(T) == 4, std::int32_t, std::int64_t>;
+  typedef lane_int lane_indices __attribute__((vector_size(64)));
+
+  // Lane i of the result is lane I_i of the concatenation a, b.
+  template <std::size_t... I>
+  static vec shuffle(vec a, vec b) {
+#if defined(__clang__) || __GNUC__ >= 12
+    return __builtin_shufflevector(a, b, I...);
+#else
+    return __builtin_shuffle(a, b, lane_indices{static_cast<lane_int>(I)...});
+#endif
+  }
+
+  // B interleaved complex numbers from `in`, split into reals and imaginaries.
+  template <std::size_t... J>
+  static void load(const T* in, vec& re, vec& im, std::index_sequence<J...>) {
+    vec a, b;
+    std::memcpy(&a, in, sizeof a);
+    std::memcpy(&b, in + B, sizeof b);
+    re = shuffle<(2 * J)...>(a, b);
+    im = shuffle<(2 * J + 1)...>(a, b);
+  }
+
+  template <std::size_t... J>
+  static void store(T* out, vec re, vec im, std::index_sequence<J...>) {
+    const vec a = shuffle<((J % 2) * B + J / 2)...>(re, im);
+    const vec b = shuffle<((J % 2) * B + B / 2 + J / 2)...>(re, im);
+    std::memcpy(out, &a, sizeof a);
+    std::memcpy(out + B, &b, sizeof b);
+  }
+
+  // v[j] <- v[j ^ 2^Bit]: one or two shuffle instructions.
+  template <unsigned Bit, std::size_t... J>
+  static vec swap_lanes(vec v, std::index_sequence<J...>) {
+    return shuffle<(J ^ (std::size_t{1} << Bit))...>(v, v);
+  }
+};
+
+// The position of the n-th set bit of mask.
+constexpr unsigned nth_set_bit(unsigned mask, unsigned n) {
+  for (unsigned bit = 0;; ++bit) {
+    if ((mask >> bit) & 1) {
+      if (n == 0) return bit;
+      --n;
+    }
+  }
+}
+
+// One column block of the low-target product: the KH rows of the tile gain
+// coef[r][d] * v for every value d of (source XOR destination) on the low
+// targets (the lane bits in LowMask), taken in Gray-code order so that each
+// next permutation of v is one swap of lanes.
+template <typename T, unsigned KH, unsigned LowMask, unsigned S = 0>
+inline void low_product(typename LowTile<T>::vec vr, typename LowTile<T>::vec vi,
+                        typename LowTile<T>::vec (&yr)[KH], typename LowTile<T>::vec (&yi)[KH],
+                        const typename LowTile<T>::vec* coef, unsigned h) {
+  using Tile = LowTile<T>;
+  constexpr unsigned KL = 1u << __builtin_popcount(LowMask);
+  constexpr unsigned d = S ^ (S >> 1);
+  for (unsigned r = 0; r < KH; ++r) {
+    const typename Tile::vec cr = coef[2 * ((r * KH + h) * KL + d)];
+    const typename Tile::vec ci = coef[2 * ((r * KH + h) * KL + d) + 1];
+    yr[r] += cr * vr - ci * vi;
+    yi[r] += cr * vi + ci * vr;
+  }
+  if constexpr (S + 1 < KL) {
+    constexpr unsigned bit = nth_set_bit(LowMask, __builtin_ctz(S + 1));
+    constexpr auto lanes = std::make_index_sequence<Tile::B>{};
+    low_product<T, KH, LowMask, S + 1>(Tile::template swap_lanes<bit>(vr, lanes),
+                                       Tile::template swap_lanes<bit>(vi, lanes), yr, yi, coef, h);
+  }
+}
+
+// A dense gate with some targets inside a tile of B consecutive amplitudes
+// (the lane bits in LowMask) and the rest, and every control, above it.  A
+// tile and its KH - 1 partners (the other values of the high targets) are
+// loaded whole and the low part of the product is done by permuting lanes in
+// registers.  coef holds, for each (high row r, high column h, d), a vector
+// of B real parts then one of B imaginary parts.
+template <typename T, unsigned KH, unsigned LowMask>
+void dense_low_tiles(std::complex<T>* state, index_t groups, const IndexExpander& expand,
+                     const index_t* high_offsets, const T* coef, const Parallelism& par) {
+  using Tile = LowTile<T>;
+  using vec = typename Tile::vec;
+  constexpr unsigned B = Tile::B;
+  constexpr auto lanes = std::make_index_sequence<B>{};
+  T* data = reinterpret_cast<T*>(state);
+  const vec* coef_vectors = reinterpret_cast<const vec*>(coef);
+  // Threads share chunks of groups, so the loop over a chunk is compiled
+  // inline with the coefficients' addresses hoisted out of it.
+  constexpr index_t chunk = 64;
+  Parallelism per_chunk = par;
+  per_chunk.min_items = std::max<index_t>(1, par.min_items / (B * KH * chunk));
+  parallel_for(per_chunk, (groups + chunk - 1) / chunk, [&](index_t c) {
+    const index_t end = std::min(groups, (c + 1) * chunk);
+    for (index_t g = c * chunk; g < end; ++g) {
+      const index_t base = expand(g * B);
+      vec yr[KH] = {}, yi[KH] = {};
+      for (unsigned h = 0; h < KH; ++h) {
+        vec vr, vi;
+        Tile::load(data + 2 * (base + high_offsets[h]), vr, vi, lanes);
+        low_product<T, KH, LowMask>(vr, vi, yr, yi, coef_vectors, h);
+      }
+      for (unsigned r = 0; r < KH; ++r) {
+        Tile::store(data + 2 * (base + high_offsets[r]), yr[r], yi[r], lanes);
+      }
+    }
+  });
+}
+
+// The low-target kernel for k targets whose lane bits are low_mask; false
+// when there is no instance: more than 5 targets, or more than 3 high ones
+// (16 rows of accumulators do not fit in the registers).
+template <typename T, unsigned Mask = 0>
+bool dense_low_dispatch(std::complex<T>* state, unsigned k, unsigned low_mask, index_t groups,
+                        const IndexExpander& expand, const index_t* high_offsets, const T* coef,
+                        const Parallelism& par) {
+  if constexpr (Mask < low_tile_lanes<T>()) {
+    if (low_mask != Mask) {
+      return dense_low_dispatch<T, Mask + 1>(state, k, low_mask, groups, expand, high_offsets,
+                                             coef, par);
+    }
+    constexpr unsigned kl = __builtin_popcount(Mask);
+    if (k < kl || k > 5) return false;
+    switch (k - kl) {
+      case 0: dense_low_tiles<T, 1, Mask>(state, groups, expand, high_offsets, coef, par); break;
+      case 1: dense_low_tiles<T, 2, Mask>(state, groups, expand, high_offsets, coef, par); break;
+      case 2:
+        if constexpr (kl > 3) return false;
+        dense_low_tiles<T, 4, Mask>(state, groups, expand, high_offsets, coef, par);
+        break;
+      case 3:
+        if constexpr (kl > 2) return false;
+        dense_low_tiles<T, 8, Mask>(state, groups, expand, high_offsets, coef, par);
+        break;
+      default: return false;
+    }
+    return true;
+  } else {
+    return false;
+  }
+}
+
 // Calls body(begin, end) on consecutive chunks of [0, count) that the threads share.
 template <typename Body>
 void for_each_chunk(const Parallelism& par, index_t count, Body&& body) {

@@ -38,27 +38,28 @@ std::uint64_t qubit_mask(const Op<T>& op) {
   return mask;
 }
 
-// Relative time of one gate, in sweeps of a one-qubit dense gate, from
-// measurements of the kernels at 24 qubits (bench/RESULTS.md).
+// Relative time of a dense gate on k qubits, in sweeps of a one-qubit gate
+// over a state in memory, from the kernels at 24 qubits on AVX-512 (1 and 2
+// threads, both precisions: bench/RESULTS.md).  Up to 2 qubits a gate costs
+// about one sweep of memory; from 3 on it is bound by arithmetic, which
+// doubles with each qubit.
+inline double dense_cost(unsigned k) {
+  static constexpr double cost[] = {1.0, 1.0, 1.3, 2.7, 5.0, 9.5};
+  return k < 6 ? cost[k] : 1e9;
+}
+
 template <typename T>
 double sweep_cost(const Op<T>& op) {
-  static constexpr double dense[] = {0.7, 1.0, 1.2, 1.7, 2.5, 5.0};
   double cost;
   switch (op.kind) {
-    case OpKind::Dense:
-      cost = op.targets.size() < 6 ? dense[op.targets.size()] : 1e9;
-      break;
-    case OpKind::Diagonal: cost = 0.7; break;
-    default: cost = 0.6; break;
+    case OpKind::Dense: cost = dense_cost(static_cast<unsigned>(op.targets.size())); break;
+    case OpKind::Diagonal: cost = 1.0; break;
+    default: cost = 0.8; break;
   }
   return op.controls.empty() ? cost : 0.6 * cost;
 }
 
-inline double fused_cost(bool diagonal, unsigned k) {
-  static constexpr double dense[] = {0.7, 1.0, 1.2, 1.7, 2.5, 5.0};
-  if (diagonal) return 0.7;
-  return k < 6 ? dense[k] : 1e9;
-}
+inline double fused_cost(bool diagonal, unsigned k) { return diagonal ? 1.0 : dense_cost(k); }
 
 inline std::vector<unsigned> mask_to_qubits(std::uint64_t mask) {
   std::vector<unsigned> qubits;
@@ -130,6 +131,53 @@ std::vector<std::complex<T>> fused_matrix(const std::vector<const Op<T>*>& gates
   return matrix;
 }
 
+// The block a head gate would start with at most `limit` qubits (while every
+// gate in it is diagonal, `max_diagonal_qubits`): the later gates that fit,
+// each taken when no gate it would jump over shares a qubit with it.
+template <typename T>
+struct Block {
+  std::vector<std::size_t> indices;
+  std::uint64_t mask = 0;
+  bool diagonal = false;
+  double separate_cost = 0.0;  // the sweeps of its gates one by one
+  double fused_cost = 0.0;     // one sweep of the fused gate
+};
+
+template <typename T>
+Block<T> grow_block(const std::vector<Op<T>>& ops, const std::vector<std::size_t>& remaining,
+                    const std::vector<bool>& taken, std::size_t first, unsigned limit,
+                    const FusionOptions& options) {
+  const Op<T>& head = ops[remaining[first]];
+  Block<T> block;
+  block.indices.push_back(remaining[first]);
+  block.mask = qubit_mask(head);
+  block.diagonal = head.kind == OpKind::Diagonal;
+  block.separate_cost = sweep_cost(head);
+  std::uint64_t blocked = 0;
+  const std::size_t last = std::min(remaining.size(), first + 1 + options.lookahead);
+  for (std::size_t r = first + 1; r < last; ++r) {
+    const std::size_t i = remaining[r];
+    if (taken[i]) continue;
+    const std::uint64_t mask = qubit_mask(ops[i]);
+    if (mask & blocked) {
+      blocked |= mask;
+      continue;
+    }
+    const bool still_diagonal = block.diagonal && ops[i].kind == OpKind::Diagonal;
+    const unsigned fits = still_diagonal ? options.max_diagonal_qubits : limit;
+    if (static_cast<unsigned>(__builtin_popcountll(block.mask | mask)) <= fits) {
+      block.indices.push_back(i);
+      block.mask |= mask;
+      block.diagonal = still_diagonal;
+      block.separate_cost += sweep_cost(ops[i]);
+    } else {
+      blocked |= mask;
+    }
+  }
+  block.fused_cost = fused_cost(block.diagonal, static_cast<unsigned>(__builtin_popcountll(block.mask)));
+  return block;
+}
+
 template <typename T>
 void fuse_segment(const std::vector<Op<T>>& ops, std::size_t begin, std::size_t end,
                   const FusionOptions& options, std::vector<Op<T>>& out) {
@@ -138,42 +186,30 @@ void fuse_segment(const std::vector<Op<T>>& ops, std::size_t begin, std::size_t 
   std::vector<bool> taken(ops.size(), false);
   std::size_t first = 0;
   while (first < remaining.size()) {
-    const Op<T>& head = ops[remaining[first]];
-    std::vector<const Op<T>*> block{&head};
-    std::vector<std::size_t> block_indices{remaining[first]};
-    std::uint64_t block_mask = qubit_mask(head), blocked = 0;
-    bool diagonal = head.kind == OpKind::Diagonal;
-    const std::size_t last = std::min(remaining.size(), first + 1 + options.lookahead);
-    for (std::size_t r = first + 1; r < last; ++r) {
-      const std::size_t i = remaining[r];
-      if (taken[i]) continue;
-      const std::uint64_t mask = qubit_mask(ops[i]);
-      if (mask & blocked) {
-        blocked |= mask;
-        continue;
-      }
-      const bool still_diagonal = diagonal && ops[i].kind == OpKind::Diagonal;
-      const unsigned limit = still_diagonal ? options.max_diagonal_qubits : options.max_dense_qubits;
-      if (static_cast<unsigned>(__builtin_popcountll(block_mask | mask)) <= limit) {
-        block.push_back(&ops[i]);
-        block_indices.push_back(i);
-        block_mask |= mask;
-        diagonal = still_diagonal;
-      } else {
-        blocked |= mask;
+    // A wider block takes more gates but costs more per sweep; of the widths
+    // up to the limit, keep the block that saves the most per sweep it costs.
+    Block<T> best;
+    double best_ratio = 1.0;
+    const unsigned head_width = static_cast<unsigned>(__builtin_popcountll(qubit_mask(ops[remaining[first]])));
+    for (unsigned limit = std::max(1u, head_width); limit <= options.max_dense_qubits; ++limit) {
+      Block<T> block = grow_block(ops, remaining, taken, first, limit, options);
+      const double ratio = block.fused_cost / block.separate_cost;
+      if (block.indices.size() > 1 && ratio < best_ratio) {
+        best_ratio = ratio;
+        best = std::move(block);
       }
     }
-    double separate = 0.0;
-    for (const Op<T>* gate : block) separate += sweep_cost(*gate);
-    const std::vector<unsigned> qubits = mask_to_qubits(block_mask);
-    const unsigned k = static_cast<unsigned>(qubits.size());
-    if (block.size() > 1 && fused_cost(diagonal, k) < separate) {
+    const Op<T>& head = ops[remaining[first]];
+    if (!best.indices.empty()) {
+      std::vector<const Op<T>*> gates;
+      for (std::size_t i : best.indices) gates.push_back(&ops[i]);
+      const std::vector<unsigned> qubits = mask_to_qubits(best.mask);
       Op<T> fused;
-      fused.kind = diagonal ? OpKind::Diagonal : OpKind::Dense;
+      fused.kind = best.diagonal ? OpKind::Diagonal : OpKind::Dense;
       fused.targets = qubits;
-      fused.values = diagonal ? fused_diagonal(block, qubits) : fused_matrix(block, qubits);
+      fused.values = best.diagonal ? fused_diagonal(gates, qubits) : fused_matrix(gates, qubits);
       out.push_back(std::move(fused));
-      for (std::size_t i : block_indices) taken[i] = true;
+      for (std::size_t i : best.indices) taken[i] = true;
     } else {
       // Not worth fusing: emit the head alone and try again from the next gate.
       out.push_back(head);

@@ -6,7 +6,11 @@
 
 #include <algorithm>
 #include <complex>
+#include <cstdint>
+#include <cstring>
 #include <string>
+#include <type_traits>
+#include <utility>
 
 #include "kernels.h"
 #include "parallel.h"
@@ -64,11 +68,97 @@ inline std::string isa_name(Isa isa) {
   }
 }
 
+// Targets inside one 64-byte vector of amplitudes (below lane_bits) are
+// handled by permuting lanes in registers (dense_low_tiles); this prepares its
+// coefficients and runs it.  False when it does not apply: no low target, a
+// control among the low bits, or more than 5 targets.
+template <typename T>
+bool apply_dense_low_targets(StateView<T> psi, const std::vector<unsigned>& targets,
+                             const std::vector<unsigned>& controls, const std::complex<T>* m,
+                             const Parallelism& par) {
+  constexpr unsigned B = isa_baseline::low_tile_lanes<T>();
+  constexpr unsigned lane_bits = __builtin_ctz(B);
+  const unsigned k = static_cast<unsigned>(targets.size());
+  if (k > 5 || psi.num_qubits() < lane_bits + 1) return false;
+  for (unsigned c : controls) if (c < lane_bits) return false;
+  std::vector<unsigned> high_targets;
+  unsigned low_mask = 0;
+  for (unsigned t : targets) {
+    if (t < lane_bits) {
+      low_mask |= 1u << t;
+    } else {
+      high_targets.push_back(t);
+    }
+  }
+  // Without a low target the contiguous tiles of dense_tiled are as fast,
+  // when there are no fixed bits in the way of their two vectors.
+  if (low_mask == 0) {
+    bool tiles_fit = true;
+    for (unsigned q : concat(targets, controls)) tiles_fit = tiles_fit && q > lane_bits;
+    if (tiles_fit) return false;
+  }
+  const unsigned kh = static_cast<unsigned>(high_targets.size());
+  const unsigned kl = k - kh;
+  const index_t KH = index_t{1} << kh, KL = index_t{1} << kl, K = index_t{1} << k;
+  // Row or column of the matrix for lane j of the tile at high offset h:
+  // bit i is target i's bit, from the lane for a low target, else from h.
+  auto matrix_index = [&](unsigned j, index_t h) {
+    index_t index = 0;
+    unsigned high = 0;
+    for (unsigned i = 0; i < k; ++i) {
+      const index_t bit = targets[i] < lane_bits ? (j >> targets[i]) & 1 : (h >> high++) & 1;
+      index |= bit << i;
+    }
+    return index;
+  };
+  // Bit m of d flips the m-th lowest lane bit of low_mask.
+  auto lane_flip = [&](index_t d) {
+    unsigned flip = 0, m = 0;
+    for (unsigned bit = 0; bit < lane_bits; ++bit) {
+      if ((low_mask >> bit) & 1) flip |= static_cast<unsigned>((d >> m++) & 1) << bit;
+    }
+    return flip;
+  };
+  std::vector<T> storage(2 * B * KH * KH * KL + 64 / sizeof(T));
+  T* coef = storage.data();
+  while (reinterpret_cast<std::uintptr_t>(coef) % 64) ++coef;
+  for (index_t r = 0; r < KH; ++r) {
+    for (index_t h = 0; h < KH; ++h) {
+      for (index_t d = 0; d < KL; ++d) {
+        T* cr = coef + 2 * B * ((r * KH + h) * KL + d);
+        const unsigned flip = lane_flip(d);
+        for (unsigned j = 0; j < B; ++j) {
+          const std::complex<T> e = m[matrix_index(j, r) * K + matrix_index(j ^ flip, h)];
+          cr[j] = e.real();
+          cr[B + j] = e.imag();
+        }
+      }
+    }
+  }
+  const IndexExpander expand(concat(high_targets, controls), controls);
+  const std::vector<index_t> high_offsets = target_offsets(high_targets);
+  const index_t groups = outer_count(psi.num_qubits(), expand) / B;
+  switch (kernel_isa()) {
+#ifdef SVSIM_X86_DISPATCH
+    case Isa::avx512:
+      return isa_avx512::dense_low_dispatch(psi.data(), k, low_mask, groups, expand,
+                                            high_offsets.data(), coef, par);
+    case Isa::avx2:
+      return isa_avx2::dense_low_dispatch(psi.data(), k, low_mask, groups, expand,
+                                          high_offsets.data(), coef, par);
+#endif
+    default:
+      return isa_baseline::dense_low_dispatch(psi.data(), k, low_mask, groups, expand,
+                                              high_offsets.data(), coef, par);
+  }
+}
+
 // The dense kernel for 2 to 5 targets on the best instruction set; false for other sizes.
 template <typename T>
 bool apply_dense_vectorised(StateView<T> psi, const std::vector<unsigned>& targets,
                             const std::vector<unsigned>& controls, const std::complex<T>* m,
                             const Parallelism& par) {
+  if (apply_dense_low_targets(psi, targets, controls, m, par)) return true;
   const IndexExpander expand(concat(targets, controls), controls);
   const std::vector<index_t> offsets = target_offsets(targets);
   const index_t outer = outer_count(psi.num_qubits(), expand);
