@@ -23,6 +23,17 @@ inline void tile_row(const T* row_re, const T* row_im, const T (&xr)[K][B], cons
   }
 }
 
+// Tiles fetched ahead by software when prefetch_pays.
+constexpr index_t kPrefetchTiles = 4;
+
+// Whether the smallest offset between a tile's streams is 1 to 8 KiB.
+inline bool prefetch_pays(const index_t* offsets, unsigned count, std::size_t amplitude_bytes) {
+  index_t nearest = ~index_t{0};
+  for (unsigned c = 1; c < count; ++c) nearest = std::min(nearest, offsets[c]);
+  const index_t bytes = nearest * 2 * amplitude_bytes;
+  return bytes >= 1024 && bytes <= 8192;
+}
+
 template <typename T, unsigned K>
 void dense_tiled(std::complex<T>* state, index_t outer, const IndexExpander& expand,
                  const index_t* offsets, const std::complex<T>* matrix, const Parallelism& par) {
@@ -43,8 +54,23 @@ void dense_tiled(std::complex<T>* state, index_t outer, const IndexExpander& exp
   if (contiguous && !row_wise) {
     Parallelism per_tile = par;
     per_tile.min_items = std::max<index_t>(1, par.min_items / (B * K));
-    parallel_for(per_tile, outer / B, [&](index_t t) {
+    const index_t tiles = outer / B;
+    // Measured at 24 qubits (Zen 4): when the nearest target or control is
+    // 1 to 8 KiB of amplitudes away, the tiles' streams are runs too
+    // short for the hardware prefetcher and the kernel ran 2 to 4 times
+    // slower; fetching a few tiles ahead recovers most of it.  Elsewhere the
+    // prefetches only cost time.
+    const bool prefetch = prefetch_pays(offsets, K, sizeof(T));
+    parallel_for(per_tile, tiles, [&](index_t t) {
       const index_t base = expand(t * B);
+      if (prefetch && t + kPrefetchTiles < tiles) {
+        const char* ahead = reinterpret_cast<const char*>(data + 2 * expand((t + kPrefetchTiles) * B));
+        for (unsigned c = 0; c < K; ++c) {
+          for (unsigned line = 0; line < 2 * B * sizeof(T); line += 64) {
+            __builtin_prefetch(ahead + 2 * sizeof(T) * offsets[c] + line, 1);
+          }
+        }
+      }
       alignas(64) T xr[K][B], xi[K][B];
       for (unsigned c = 0; c < K; ++c) {
         const T* in = data + 2 * (base + offsets[c]);
@@ -316,11 +342,24 @@ void dense_1q_runs(std::complex<T>* state, index_t size, unsigned target,
   const T ar = m[0].real(), ai = m[0].imag(), br = m[1].real(), bi = m[1].imag();
   const T cr = m[2].real(), ci = m[2].imag(), dr = m[3].real(), di = m[3].imag();
   T* data = reinterpret_cast<T*>(state);
+  const index_t offsets[2] = {0, stride};
+  const bool prefetch = prefetch_pays(offsets, 2, sizeof(T));
+  auto first_of_pair = [=](index_t i) {
+    return data + 2 * (((i >> target) << (target + 1)) | (i & (stride - 1)));
+  };
   for_each_chunk(par, size / 2, [=](index_t begin, index_t end) {
     for (index_t i = begin; i < end;) {
-      const index_t len = std::min(end, (i | (stride - 1)) + 1) - i;
-      T* x0 = data + 2 * (((i >> target) << (target + 1)) | (i & (stride - 1)));
+      // Runs of at most 64 pairs, so the prefetches keep pace (see dense_tiled).
+      const index_t len = std::min({end, (i | (stride - 1)) + 1, i + 64}) - i;
+      T* x0 = first_of_pair(i);
       T* x1 = x0 + 2 * stride;
+      if (prefetch && i + 256 < end) {
+        const char* ahead = reinterpret_cast<const char*>(first_of_pair(i + 256));
+        for (unsigned line = 0; line < 2 * 64 * sizeof(T); line += 64) {
+          __builtin_prefetch(ahead + line, 1);
+          __builtin_prefetch(ahead + 2 * sizeof(T) * stride + line, 1);
+        }
+      }
 #pragma omp simd
       for (index_t j = 0; j < len; ++j) {
         const T p = x0[2 * j], q = x0[2 * j + 1], u = x1[2 * j], v = x1[2 * j + 1];
