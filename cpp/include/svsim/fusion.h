@@ -24,8 +24,9 @@ struct FusionOptions {
   bool enabled = true;
   unsigned min_qubits = 14;  // smaller states run faster without the fusing work
   unsigned max_dense_qubits = 4;
-  unsigned max_diagonal_qubits = 10;
+  unsigned max_diagonal_qubits = 12;
   std::size_t lookahead = 256;  // gates scanned past the first one of a block
+  unsigned threads = 1;         // the costs of wide gates depend on it
 };
 
 namespace fusion_detail {
@@ -39,27 +40,32 @@ std::uint64_t qubit_mask(const Op<T>& op) {
 }
 
 // Relative time of a dense gate on k qubits, in sweeps of a one-qubit gate
-// over a state in memory, from the kernels at 24 qubits on AVX-512 (1 and 2
-// threads, both precisions: bench/RESULTS.md).  Up to 2 qubits a gate costs
-// about one sweep of memory; from 3 on it is bound by arithmetic, which
-// doubles with each qubit.
-inline double dense_cost(unsigned k) {
-  static constexpr double cost[] = {1.0, 1.0, 1.3, 2.7, 5.0, 9.5};
-  return k < 6 ? cost[k] : 1e9;
+// over a state in memory, measured at 24 and 26 qubits on AVX-512 in both
+// precisions (bench/RESULTS.md).  Up to 2 qubits a gate costs about one
+// sweep of memory; from 3 on it is bound by arithmetic, which doubles with
+// each qubit and is shared by the threads while the memory bandwidth is not,
+// so wide gates cost relatively less on more threads.
+inline double dense_cost(unsigned k, unsigned threads) {
+  static constexpr double one_thread[] = {1.0, 1.0, 1.35, 2.7, 5.0, 9.5};
+  static constexpr double more_threads[] = {1.0, 1.0, 1.0, 1.7, 3.2, 5.8};
+  if (k > 5) return 1e9;
+  return threads > 1 ? more_threads[k] : one_thread[k];
 }
 
 template <typename T>
-double sweep_cost(const Op<T>& op) {
+double sweep_cost(const Op<T>& op, unsigned threads) {
   double cost;
   switch (op.kind) {
-    case OpKind::Dense: cost = dense_cost(static_cast<unsigned>(op.targets.size())); break;
+    case OpKind::Dense: cost = dense_cost(static_cast<unsigned>(op.targets.size()), threads); break;
     case OpKind::Diagonal: cost = 1.0; break;
     default: cost = 0.8; break;
   }
   return op.controls.empty() ? cost : 0.6 * cost;
 }
 
-inline double fused_cost(bool diagonal, unsigned k) { return diagonal ? 1.0 : dense_cost(k); }
+inline double fused_cost(bool diagonal, unsigned k, unsigned threads) {
+  return diagonal ? 1.0 : dense_cost(k, threads);
+}
 
 inline std::vector<unsigned> mask_to_qubits(std::uint64_t mask) {
   std::vector<unsigned> qubits;
@@ -152,7 +158,7 @@ Block<T> grow_block(const std::vector<Op<T>>& ops, const std::vector<std::size_t
   block.indices.push_back(remaining[first]);
   block.mask = qubit_mask(head);
   block.diagonal = head.kind == OpKind::Diagonal;
-  block.separate_cost = sweep_cost(head);
+  block.separate_cost = sweep_cost(head, options.threads);
   std::uint64_t blocked = 0;
   const std::size_t last = std::min(remaining.size(), first + 1 + options.lookahead);
   for (std::size_t r = first + 1; r < last; ++r) {
@@ -169,12 +175,13 @@ Block<T> grow_block(const std::vector<Op<T>>& ops, const std::vector<std::size_t
       block.indices.push_back(i);
       block.mask |= mask;
       block.diagonal = still_diagonal;
-      block.separate_cost += sweep_cost(ops[i]);
+      block.separate_cost += sweep_cost(ops[i], options.threads);
     } else {
       blocked |= mask;
     }
   }
-  block.fused_cost = fused_cost(block.diagonal, static_cast<unsigned>(__builtin_popcountll(block.mask)));
+  block.fused_cost =
+      fused_cost(block.diagonal, static_cast<unsigned>(__builtin_popcountll(block.mask)), options.threads);
   return block;
 }
 

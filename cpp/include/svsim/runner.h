@@ -362,7 +362,9 @@ class Runner {
 template <typename T>
 RunOutput<T> run_program(const Program<T>& program, const RunOptions& options, RunControl& control,
                          const std::complex<double>* initial_state) {
-  const Program<T> fused = fuse_program(program, options.fusion);
+  FusionOptions fusion = options.fusion;
+  fusion.threads = options.parallelism.threads;
+  const Program<T> fused = fuse_program(program, fusion);
   RunOutput<T> out = Runner<T>(fused, options, control).run(initial_state);
   out.ops_run = fused.ops.size();
   return out;
