@@ -403,3 +403,51 @@ def test_cache_blocked_runs_at_seventeen_qubits(precision, fusion):
     np.testing.assert_allclose(out.statevector, state, atol=TOLERANCE[precision], rtol=0)
     circuit.measure_all()
     assert run_experiment(circuit, shots=1, seed=1, fusion=fusion).method == "sampling"
+
+
+def tensor_reference(circuit):
+    from reference import _instruction_operands, apply_gate_tensor
+
+    n = circuit.num_qubits
+    state = np.zeros(1 << n, dtype=np.complex128)
+    state[0] = 1.0
+    for instr in circuit.data:
+        base, targets, controls = _instruction_operands(instr)
+        state = apply_gate_tensor(state, base, targets, controls, n)
+    return state * np.exp(1j * circuit.global_phase)
+
+
+@pytest.mark.parametrize("precision", ["double", "single"])
+def test_wide_diagonals_with_per_block_factors(precision):
+    # Runs of diagonal gates over more qubits than a fused table holds (15):
+    # gates that touch the low 12 qubits go into the table, the others become
+    # one factor per block of 2^12 amplitudes.  A QFT makes such runs, and so
+    # do random cp / rzz / cz / controlled-phase gates over 18 qubits.
+    n = 18
+    rng = np.random.default_rng(18)
+    qft = svsim.Circuit(n)
+    for j in reversed(range(n)):
+        qft.h(j)
+        for k in reversed(range(j)):
+            qft.cp(np.pi / (1 << (j - k)), k, j)
+    mixed = svsim.Circuit(n)
+    for q in range(n):
+        mixed.h(q)
+    for _ in range(60):
+        a, b, c = (int(q) for q in rng.choice(n, size=3, replace=False))
+        kind = rng.integers(4)
+        if kind == 0:
+            mixed.cp(rng.uniform(0, 2 * np.pi), a, b)
+        elif kind == 1:
+            mixed.rzz(rng.uniform(0, 2 * np.pi), a, b)
+        elif kind == 2:
+            mixed.cz(a, b)
+        else:
+            mixed.mcp(rng.uniform(0, 2 * np.pi), [a, b], c)
+    mixed.h(0).h(n - 1)
+    for circuit in (qft, mixed):
+        fused = run_experiment(circuit, shots=0, seed=1, precision=precision, fusion=True)
+        np.testing.assert_allclose(
+            fused.statevector, tensor_reference(circuit), atol=TOLERANCE[precision], rtol=0
+        )
+        assert fused.ops_run < fused.ops_encoded / 4

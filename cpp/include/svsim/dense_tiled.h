@@ -449,10 +449,12 @@ void diagonal_1q(std::complex<T>* state, index_t size, unsigned target, const st
 // A diagonal on several targets and no controls (what fusion makes of runs of
 // diagonal gates): one sweep in memory order; the diagonal's index comes from
 // a table for the low bits and is computed once per block for the high bits.
+// With `block_factor`, amplitude block b is also multiplied by block_factor[b].
 template <typename T>
 void wide_diagonal(std::complex<T>* state, unsigned num_qubits, const std::vector<unsigned>& targets,
-                   const std::complex<T>* d, const Parallelism& par) {
-  const unsigned low_bits = std::min(num_qubits, 12u);
+                   const std::complex<T>* d, const std::complex<T>* block_factor,
+                   const Parallelism& par) {
+  const unsigned low_bits = std::min(num_qubits, kDiagonalBlockBits);
   const index_t block = index_t{1} << low_bits;
   auto diagonal_index = [&](index_t i) {
     std::uint32_t m = 0;
@@ -478,6 +480,18 @@ void wide_diagonal(std::complex<T>* state, unsigned num_qubits, const std::vecto
   parallel_for(per_block, (index_t{1} << num_qubits) / block, [&](index_t b) {
     const std::uint32_t high = diagonal_index(b * block);
     T* x = data + 2 * b * block;
+    if (block_factor) {
+      const T sr = block_factor[b].real(), si = block_factor[b].imag();
+#pragma omp simd
+      for (index_t i = 0; i < block; ++i) {
+        const std::uint32_t m = high | table[i];
+        const T fr = fr_all[m] * sr - fi_all[m] * si, fi = fr_all[m] * si + fi_all[m] * sr;
+        const T p = x[2 * i], q = x[2 * i + 1];
+        x[2 * i] = fr * p - fi * q;
+        x[2 * i + 1] = fr * q + fi * p;
+      }
+      return;
+    }
 #pragma omp simd
     for (index_t i = 0; i < block; ++i) {
       const std::uint32_t m = high | table[i];

@@ -24,7 +24,7 @@ struct FusionOptions {
   bool enabled = true;
   unsigned min_qubits = 14;  // smaller states run faster without the fusing work
   unsigned max_dense_qubits = 4;
-  unsigned max_diagonal_qubits = 12;
+  unsigned max_diagonal_qubits = 15;  // qubits of a fused diagonal's table
   std::size_t lookahead = 256;  // gates scanned past the first one of a block
   unsigned threads = 1;         // the costs of wide gates depend on it
 };
@@ -137,17 +137,22 @@ std::vector<std::complex<T>> fused_matrix(const std::vector<const Op<T>*>& gates
   return matrix;
 }
 
-// The block a head gate would start with at most `limit` qubits (while every
-// gate in it is diagonal, `max_diagonal_qubits`): the later gates that fit,
-// each taken when no gate it would jump over shares a qubit with it.
+// The block a head gate would start with at most `limit` qubits: the later
+// gates that fit, each taken when no gate it would jump over shares a qubit
+// with it.  While every gate in it is diagonal, the block has no qubit limit:
+// gates that touch the low kDiagonalBlockBits qubits go into its table (at
+// most max_diagonal_qubits qubits), the others become per-block factors.
 template <typename T>
 struct Block {
   std::vector<std::size_t> indices;
-  std::uint64_t mask = 0;
+  std::uint64_t mask = 0;        // every qubit of the block
+  std::uint64_t table_mask = 0;  // a diagonal block's table qubits
   bool diagonal = false;
   double separate_cost = 0.0;  // the sweeps of its gates one by one
   double fused_cost = 0.0;     // one sweep of the fused gate
 };
+
+constexpr std::uint64_t kLowQubits = (std::uint64_t{1} << kDiagonalBlockBits) - 1;
 
 template <typename T>
 Block<T> grow_block(const std::vector<Op<T>>& ops, const std::vector<std::size_t>& remaining,
@@ -157,6 +162,7 @@ Block<T> grow_block(const std::vector<Op<T>>& ops, const std::vector<std::size_t
   Block<T> block;
   block.indices.push_back(remaining[first]);
   block.mask = qubit_mask(head);
+  block.table_mask = block.mask & kLowQubits ? block.mask : 0;
   block.diagonal = head.kind == OpKind::Diagonal;
   block.separate_cost = sweep_cost(head, options.threads);
   std::uint64_t blocked = 0;
@@ -169,11 +175,19 @@ Block<T> grow_block(const std::vector<Op<T>>& ops, const std::vector<std::size_t
       blocked |= mask;
       continue;
     }
+    bool fits;
     const bool still_diagonal = block.diagonal && ops[i].kind == OpKind::Diagonal;
-    const unsigned fits = still_diagonal ? options.max_diagonal_qubits : limit;
-    if (static_cast<unsigned>(__builtin_popcountll(block.mask | mask)) <= fits) {
+    if (still_diagonal) {
+      fits = !(mask & kLowQubits) ||
+             static_cast<unsigned>(__builtin_popcountll(block.table_mask | mask)) <=
+                 options.max_diagonal_qubits;
+    } else {
+      fits = static_cast<unsigned>(__builtin_popcountll(block.mask | mask)) <= limit;
+    }
+    if (fits) {
       block.indices.push_back(i);
       block.mask |= mask;
+      if (mask & kLowQubits) block.table_mask |= mask;
       block.diagonal = still_diagonal;
       block.separate_cost += sweep_cost(ops[i], options.threads);
     } else {
@@ -183,6 +197,39 @@ Block<T> grow_block(const std::vector<Op<T>>& ops, const std::vector<std::size_t
   block.fused_cost =
       fused_cost(block.diagonal, static_cast<unsigned>(__builtin_popcountll(block.mask)), options.threads);
   return block;
+}
+
+// The fused gate of a block.  A diagonal block whose qubits fit in one table
+// is a plain diagonal; a wider one keeps its gates above the low qubits as
+// per-block factors.
+template <typename T>
+Op<T> fuse_block(const std::vector<Op<T>>& ops, const Block<T>& block, const FusionOptions& options) {
+  Op<T> fused;
+  std::vector<const Op<T>*> gates;
+  for (std::size_t i : block.indices) gates.push_back(&ops[i]);
+  if (!block.diagonal) {
+    fused.kind = OpKind::Dense;
+    fused.targets = mask_to_qubits(block.mask);
+    fused.values = fused_matrix(gates, fused.targets);
+    return fused;
+  }
+  fused.kind = OpKind::Diagonal;
+  if (static_cast<unsigned>(__builtin_popcountll(block.mask)) <= options.max_diagonal_qubits) {
+    fused.targets = mask_to_qubits(block.mask);
+    fused.values = fused_diagonal(gates, fused.targets);
+    return fused;
+  }
+  std::vector<const Op<T>*> in_table;
+  for (const Op<T>* gate : gates) {
+    if (qubit_mask(*gate) & kLowQubits) {
+      in_table.push_back(gate);
+    } else {
+      fused.block_factors.push_back({gate->targets, gate->controls, gate->values});
+    }
+  }
+  fused.targets = mask_to_qubits(block.table_mask);
+  fused.values = fused_diagonal(in_table, fused.targets);
+  return fused;
 }
 
 template <typename T>
@@ -208,14 +255,7 @@ void fuse_segment(const std::vector<Op<T>>& ops, std::size_t begin, std::size_t 
     }
     const Op<T>& head = ops[remaining[first]];
     if (!best.indices.empty()) {
-      std::vector<const Op<T>*> gates;
-      for (std::size_t i : best.indices) gates.push_back(&ops[i]);
-      const std::vector<unsigned> qubits = mask_to_qubits(best.mask);
-      Op<T> fused;
-      fused.kind = best.diagonal ? OpKind::Diagonal : OpKind::Dense;
-      fused.targets = qubits;
-      fused.values = best.diagonal ? fused_diagonal(gates, qubits) : fused_matrix(gates, qubits);
-      out.push_back(std::move(fused));
+      out.push_back(fuse_block(ops, best, options));
       for (std::size_t i : best.indices) taken[i] = true;
     } else {
       // Not worth fusing: emit the head alone and try again from the next gate.

@@ -163,6 +163,36 @@ void apply_diagonal_generic(StateView<T> psi, const std::vector<unsigned>& targe
                });
 }
 
+// A diagonal gate on qubits at or above a block's low bits: constant over
+// each block of 2^low_bits amplitudes, so a fused diagonal applies it as one
+// factor per block instead of holding its qubits in its table.
+template <typename T>
+struct DiagonalFactor {
+  std::vector<unsigned> targets;
+  std::vector<unsigned> controls;
+  std::vector<std::complex<T>> values;
+};
+
+// The product of the factors for each block of 2^low_bits amplitudes.
+template <typename T>
+std::vector<std::complex<T>> block_factors(unsigned num_qubits, unsigned low_bits,
+                                           const std::vector<DiagonalFactor<T>>& factors) {
+  std::vector<std::complex<T>> product(index_t{1} << (num_qubits - low_bits), std::complex<T>(1));
+  for (const DiagonalFactor<T>& factor : factors) {
+    index_t control_mask = 0;
+    for (unsigned c : factor.controls) control_mask |= index_t{1} << (c - low_bits);
+    for (index_t b = 0; b < product.size(); ++b) {
+      if ((b & control_mask) != control_mask) continue;
+      index_t m = 0;
+      for (std::size_t j = 0; j < factor.targets.size(); ++j) {
+        m |= ((b >> (factor.targets[j] - low_bits)) & 1) << j;
+      }
+      product[b] = cmul(product[b], factor.values[m]);
+    }
+  }
+  return product;
+}
+
 // X on one target where every control is 1: a swap of amplitude pairs.
 template <typename T>
 void apply_flip(StateView<T> psi, unsigned target, const std::vector<unsigned>& controls,

@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "kernels.h"
+
 namespace svsim {
 
 enum class OpKind : std::int64_t {
@@ -36,6 +38,9 @@ struct Op {
   std::uint64_t cond_value = 0;
   std::int64_t slot = 0;
   std::vector<std::complex<T>> values;
+  // Fused diagonals only: gates on qubits above kDiagonalBlockBits, applied
+  // once per block of amplitudes.
+  std::vector<DiagonalFactor<T>> block_factors;
 
   bool is_gate() const { return kind <= OpKind::Swap; }
   bool is_save() const { return kind >= OpKind::SaveStatevector; }

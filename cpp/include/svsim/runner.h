@@ -146,6 +146,9 @@ class Runner {
     switch (op.kind) {
       case OpKind::Dense: return apply_dense(psi, op.targets, op.controls, op.values.data(), par);
       case OpKind::Diagonal:
+        if (!op.block_factors.empty()) {
+          return apply_diagonal(psi, op.targets, op.values.data(), op.block_factors, par);
+        }
         return apply_diagonal(psi, op.targets, op.controls, op.values.data(), par);
       case OpKind::Flip: return apply_flip(psi, op.targets[0], op.controls, par);
       case OpKind::Swap: return apply_swap(psi, op.targets[0], op.targets[1], op.controls, par);
@@ -154,7 +157,7 @@ class Runner {
   }
 
   bool acts_within_block(const Op<T>& op) const {
-    if (!op.is_gate() || op.is_conditional()) return false;
+    if (!op.is_gate() || op.is_conditional() || !op.block_factors.empty()) return false;
     for (unsigned q : op.targets) if (q >= block_qubits_) return false;
     for (unsigned q : op.controls) if (q >= block_qubits_) return false;
     return true;

@@ -21,6 +21,9 @@ namespace svsim {
 #define SVSIM_X86_DISPATCH 1
 #endif
 
+// wide_diagonal's blocks: 2^12 amplitudes share the bits above these.
+constexpr unsigned kDiagonalBlockBits = 12;
+
 namespace isa_baseline {
 #include "dense_tiled.h"
 }  // namespace isa_baseline
@@ -195,9 +198,21 @@ void apply_diagonal(StateView<T> psi, const std::vector<unsigned>& targets,
     SVSIM_DISPATCH(diagonal_1q, psi.data(), psi.size(), targets[0], d, par)
   }
   if (controls.empty() && targets.size() >= 2) {
-    SVSIM_DISPATCH(wide_diagonal, psi.data(), psi.num_qubits(), targets, d, par)
+    SVSIM_DISPATCH(wide_diagonal, psi.data(), psi.num_qubits(), targets, d,
+                   static_cast<const std::complex<T>*>(nullptr), par)
   }
   apply_diagonal_generic(psi, targets, controls, d, par);
+}
+
+// A fused diagonal: the table d on `targets` times, for each block of
+// 2^kDiagonalBlockBits amplitudes, the factors on qubits above the block.
+template <typename T>
+void apply_diagonal(StateView<T> psi, const std::vector<unsigned>& targets, const std::complex<T>* d,
+                    const std::vector<DiagonalFactor<T>>& factors, const Parallelism& par) {
+  if (factors.empty()) return apply_diagonal(psi, targets, {}, d, par);
+  const std::vector<std::complex<T>> per_block =
+      block_factors(psi.num_qubits(), kDiagonalBlockBits, factors);
+  SVSIM_DISPATCH(wide_diagonal, psi.data(), psi.num_qubits(), targets, d, per_block.data(), par)
 }
 
 // A dense 2^k x 2^k matrix (Qiskit order: target j is bit j of the row index)
