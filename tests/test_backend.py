@@ -321,9 +321,10 @@ def test_fusion_is_recorded_and_can_be_turned_off():
 
 def test_cancel_running_kernel_job_stops_it_early(jobs):
     """A 22-qubit, 2000-gate job cancelled once it runs ends CANCELLED in a small
-    part of the time the same job takes uncancelled, measured here too."""
+    part of the time the same job takes uncancelled, measured here too.  Fusion
+    is off so that the job is long (fused, it takes a fraction of a second)."""
     qc = chain_circuit(22, 2000, name="long")
-    backend = BasicSimulator()
+    backend = BasicSimulator(fusion=False)
     start = time.perf_counter()
     backend.run(qc, shots=1, seed_simulator=1).result(timeout=WAIT)
     full = time.perf_counter() - start
@@ -344,7 +345,7 @@ def test_cancel_running_kernel_job_stops_it_early(jobs):
 
 
 def test_cancel_queued_kernel_job_never_starts(jobs):
-    backend = BasicSimulator()
+    backend = BasicSimulator(fusion=False)  # a long first job
     running = backend.run(chain_circuit(22, 3000, name="first"), shots=1)
     jobs.append(running)
     queued = backend.run(bell(), shots=10)
@@ -364,7 +365,7 @@ def test_kernel_releases_the_gil_and_cancel_frees_the_state(jobs):
     """While the kernel runs, this thread keeps running Python: it counts and
     reads the job's progress between 0 and 1.  With the GIL held for the whole
     call it could not run at all until the kernel returned."""
-    backend = BasicSimulator(max_parallel_threads=1)
+    backend = BasicSimulator(max_parallel_threads=1, fusion=False)  # a long job
     job = backend.run(chain_circuit(22, 3000, name="gil"), shots=1)
     jobs.append(job)
     wait_until_running(job)
@@ -386,7 +387,7 @@ def test_kernel_releases_the_gil_and_cancel_frees_the_state(jobs):
 
 
 def test_result_timeout_on_a_long_job_then_result(jobs):
-    backend = BasicSimulator()
+    backend = BasicSimulator(fusion=False)
     job = backend.run(chain_circuit(21, 300, name="slow"), shots=3, seed_simulator=5)
     jobs.append(job)
     with pytest.raises(svsim.JobTimeoutError):
