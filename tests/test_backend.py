@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import threading
 import time
 from concurrent.futures import Executor, ThreadPoolExecutor
@@ -463,3 +464,23 @@ def test_two_hundred_jobs_from_eight_threads():
     for k, job in found.items():
         assert job.result(timeout=WAIT).get_counts() == {format(k % 32, "05b"): 16}
         assert job.status() is JobStatus.DONE
+
+
+def test_dropping_job_and_result_frees_the_state_without_the_garbage_collector():
+    """No reference cycle holds a finished job's states: dropping the job and its
+    result returns the memory at once, with the cyclic garbage collector off."""
+    backend = BasicSimulator()
+    state_bytes = (1 << 22) * 16
+    backend.run(bell(), shots=1).result(timeout=WAIT)  # warm up threads and imports
+    gc.collect()
+    gc.disable()
+    try:
+        before = rss_bytes()
+        job = backend.run(chain_circuit(22, 4), shots=1)
+        result = job.result(timeout=WAIT)
+        assert result.get_statevector().nbytes == state_bytes
+        assert rss_bytes() > before + state_bytes // 2
+        del job, result
+        assert rss_bytes() < before + state_bytes // 4
+    finally:
+        gc.enable()

@@ -22,7 +22,8 @@ namespace {
 
 // A numpy array over memory that `owner` keeps alive; no copy is made.
 template <typename Element, typename Owner>
-py::array zero_copy_array(std::shared_ptr<Owner> owner, Element* data, std::vector<py::ssize_t> shape) {
+py::array zero_copy_array(std::shared_ptr<Owner> owner, Element* data,
+                          std::vector<py::ssize_t> shape) {
   auto* keep = new std::shared_ptr<Owner>(std::move(owner));
   py::capsule base(keep, [](void* p) { delete static_cast<std::shared_ptr<Owner>*>(p); });
   return py::array_t<Element>(shape, data, base);
@@ -41,9 +42,9 @@ py::dict run_typed(const svsim::ProgramArrays& arrays, const svsim::RunOptions& 
   result["method"] = out.method;
   result["ops_run"] = out.ops_run;
   auto memory = std::make_shared<std::vector<std::uint64_t>>(std::move(out.memory));
-  result["memory"] = zero_copy_array(memory, memory->data(),
-                                     {static_cast<py::ssize_t>(options.shots),
-                                      static_cast<py::ssize_t>(out.words_per_shot)});
+  result["memory"] = zero_copy_array(
+      memory, memory->data(),
+      {static_cast<py::ssize_t>(options.shots), static_cast<py::ssize_t>(out.words_per_shot)});
   auto state_array = [](const std::shared_ptr<svsim::StateVector<T>>& state) {
     return zero_copy_array(state, state->data(), {static_cast<py::ssize_t>(state->size())});
   };
@@ -70,8 +71,8 @@ using CArray = py::array_t<Element, py::array::c_style | py::array::forcecast>;
 py::dict run(const CArray<std::int64_t>& ops, const CArray<std::int32_t>& qubits,
              const CArray<std::complex<double>>& values, unsigned num_qubits, unsigned num_clbits,
              std::uint64_t shots, std::uint64_t seed, const std::string& precision, int threads,
-             std::uint64_t parallel_threshold, bool fusion, unsigned fusion_min_qubits, unsigned max_fused_qubits,
-             bool allow_prefix_copy, svsim::RunControl& control,
+             std::uint64_t parallel_threshold, bool fusion, unsigned fusion_min_qubits,
+             unsigned max_fused_qubits, bool allow_prefix_copy, svsim::RunControl& control,
              const std::optional<CArray<std::complex<double>>>& initial_state) {
   if (ops.ndim() != 2 || ops.shape(1) != svsim::field::count) {
     throw std::invalid_argument("ops must have shape (n, 8)");
@@ -79,10 +80,10 @@ py::dict run(const CArray<std::int64_t>& ops, const CArray<std::int32_t>& qubits
   if (initial_state && initial_state->size() != (py::ssize_t{1} << num_qubits)) {
     throw std::invalid_argument("initial state has the wrong length");
   }
-  const svsim::ProgramArrays arrays{ops.data(), static_cast<std::size_t>(ops.shape(0)),
+  const svsim::ProgramArrays arrays{ops.data(),    static_cast<std::size_t>(ops.shape(0)),
                                     qubits.data(), static_cast<std::size_t>(qubits.size()),
                                     values.data(), static_cast<std::size_t>(values.size()),
-                                    num_qubits, num_clbits};
+                                    num_qubits,    num_clbits};
   svsim::RunOptions options;
   options.shots = shots;
   options.seed = seed;
@@ -123,16 +124,17 @@ PYBIND11_MODULE(_core, m) {
 
   py::class_<svsim::RunControl>(m, "RunControl")
       .def(py::init<>())
-      .def("cancel", [](svsim::RunControl& c) { c.cancel_requested = true; },
-           "Ask the run to stop before its next operation.")
+      .def(
+          "cancel", [](svsim::RunControl& c) { c.cancel_requested = true; },
+          "Ask the run to stop before its next operation.")
       .def_property_readonly("cancel_requested",
                              [](const svsim::RunControl& c) { return c.cancel_requested.load(); })
       .def("progress", &svsim::RunControl::progress, "Fraction of the run's operations done.");
 
   m.def("run", &run, py::arg("ops"), py::arg("qubits"), py::arg("values"), py::arg("num_qubits"),
         py::arg("num_clbits"), py::arg("shots"), py::arg("seed"), py::arg("precision"),
-        py::arg("threads"), py::arg("parallel_threshold"), py::arg("fusion"), py::arg("fusion_min_qubits"),
-        py::arg("max_fused_qubits"), py::arg("allow_prefix_copy"),
+        py::arg("threads"), py::arg("parallel_threshold"), py::arg("fusion"),
+        py::arg("fusion_min_qubits"), py::arg("max_fused_qubits"), py::arg("allow_prefix_copy"),
         py::arg("control"), py::arg("initial_state") = py::none(),
         "Run one encoded circuit; the GIL is released while the kernel works.");
 

@@ -42,6 +42,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 import enum
+import functools
 import queue
 import threading
 import time
@@ -266,6 +267,12 @@ def _submit_task(executor: Any, fn: Callable[..., Any], args: tuple[Any, ...]) -
     return executor.submit(fn, *args)
 
 
+def _future_done(job_ref: weakref.ref[BasicProviderJob], future: Future) -> None:
+    job = job_ref()
+    if job is not None:
+        job._future_done(future)
+
+
 def _cancel_future(future: Any) -> None:
     """``future.cancel()``, whatever the executor thinks of it (a closed Dask client
     raises): the job is already CANCELLED, this only spares the executor the work."""
@@ -475,7 +482,10 @@ class BasicProviderJob:
             cancel_future = self._status is JobStatus.CANCELLED
         if cancel_future:
             _cancel_future(future)
-        future.add_done_callback(self._future_done)
+        # A future keeps its done-callbacks after running them; a weak reference
+        # keeps the future from holding the job (and its final states) in a
+        # cycle that only the garbage collector would free.
+        future.add_done_callback(functools.partial(_future_done, weakref.ref(self)))
 
     def _execute(self) -> None:
         """Run the work in the executor's thread and record how it ended."""

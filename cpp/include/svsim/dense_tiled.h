@@ -64,7 +64,8 @@ void dense_tiled(std::complex<T>* state, index_t outer, const IndexExpander& exp
     parallel_for(per_tile, tiles, [&](index_t t) {
       const index_t base = expand(t * B);
       if (prefetch && t + kPrefetchTiles < tiles) {
-        const char* ahead = reinterpret_cast<const char*>(data + 2 * expand((t + kPrefetchTiles) * B));
+        const char* ahead =
+            reinterpret_cast<const char*>(data + 2 * expand((t + kPrefetchTiles) * B));
         for (unsigned c = 0; c < K; ++c) {
           for (unsigned line = 0; line < 2 * B * sizeof(T); line += 64) {
             __builtin_prefetch(ahead + 2 * sizeof(T) * offsets[c] + line, 1);
@@ -298,8 +299,8 @@ bool dense_low_dispatch(std::complex<T>* state, unsigned k, unsigned low_mask, i
                         const Parallelism& par) {
   if constexpr (Mask < low_tile_lanes<T>()) {
     if (low_mask != Mask) {
-      return dense_low_dispatch<T, Mask + 1>(state, k, low_mask, groups, expand, high_offsets,
-                                             coef, par);
+      return dense_low_dispatch<T, Mask + 1>(state, k, low_mask, groups, expand, high_offsets, coef,
+                                             par);
     }
     constexpr unsigned kl = __builtin_popcount(Mask);
     if (k < kl || k > 5) return false;
@@ -336,8 +337,8 @@ void for_each_chunk(const Parallelism& par, index_t count, Body&& body) {
 // maps to the amplitudes i0 and i0 + stride, and runs of i within one stride
 // are contiguous in memory, so the inner loop vectorises.
 template <typename T>
-void dense_1q_runs(std::complex<T>* state, index_t size, unsigned target,
-                   const std::complex<T>* m, const Parallelism& par) {
+void dense_1q_runs(std::complex<T>* state, index_t size, unsigned target, const std::complex<T>* m,
+                   const Parallelism& par) {
   const index_t stride = index_t{1} << target;
   const T ar = m[0].real(), ai = m[0].imag(), br = m[1].real(), bi = m[1].imag();
   const T cr = m[2].real(), ci = m[2].imag(), dr = m[3].real(), di = m[3].imag();
@@ -451,9 +452,9 @@ void diagonal_1q(std::complex<T>* state, index_t size, unsigned target, const st
 // a table for the low bits and is computed once per block for the high bits.
 // With `block_factor`, amplitude block b is also multiplied by block_factor[b].
 template <typename T>
-void wide_diagonal(std::complex<T>* state, unsigned num_qubits, const std::vector<unsigned>& targets,
-                   const std::complex<T>* d, const std::complex<T>* block_factor,
-                   const Parallelism& par) {
+void wide_diagonal(std::complex<T>* state, unsigned num_qubits,
+                   const std::vector<unsigned>& targets, const std::complex<T>* d,
+                   const std::complex<T>* block_factor, const Parallelism& par) {
   const unsigned low_bits = std::min(num_qubits, kDiagonalBlockBits);
   const index_t block = index_t{1} << low_bits;
   auto diagonal_index = [&](index_t i) {

@@ -25,8 +25,8 @@ struct FusionOptions {
   unsigned min_qubits = 14;  // smaller states run faster without the fusing work
   unsigned max_dense_qubits = 4;
   unsigned max_diagonal_qubits = 15;  // qubits of a fused diagonal's table
-  std::size_t lookahead = 256;  // gates scanned past the first one of a block
-  unsigned threads = 1;         // the costs of wide gates depend on it
+  std::size_t lookahead = 256;        // gates scanned past the first one of a block
+  unsigned threads = 1;               // the costs of wide gates depend on it
 };
 
 namespace fusion_detail {
@@ -92,7 +92,8 @@ std::vector<std::complex<T>> fused_diagonal(const std::vector<const Op<T>*>& gat
     for (std::size_t m = 0; m < diag.size(); ++m) {
       if ((m & control_mask) != control_mask) continue;
       std::size_t index = 0;
-      for (std::size_t j = 0; j < local_targets.size(); ++j) index |= ((m >> local_targets[j]) & 1) << j;
+      for (std::size_t j = 0; j < local_targets.size(); ++j)
+        index |= ((m >> local_targets[j]) & 1) << j;
       const std::complex<T> d = gate->values[index];
       diag[m] *= std::complex<double>(d.real(), d.imag());
     }
@@ -121,7 +122,9 @@ std::vector<std::complex<T>> fused_matrix(const std::vector<const Op<T>*>& gates
     const std::vector<std::complex<double>> values(gate->values.begin(), gate->values.end());
     switch (gate->kind) {
       case OpKind::Dense: apply_dense(columns, targets, controls, values.data(), serial); break;
-      case OpKind::Diagonal: apply_diagonal(columns, targets, controls, values.data(), serial); break;
+      case OpKind::Diagonal:
+        apply_diagonal(columns, targets, controls, values.data(), serial);
+        break;
       case OpKind::Flip: apply_flip(columns, targets[0], controls, serial); break;
       case OpKind::Swap: apply_swap(columns, targets[0], targets[1], controls, serial); break;
       default: break;
@@ -194,8 +197,8 @@ Block<T> grow_block(const std::vector<Op<T>>& ops, const std::vector<std::size_t
       blocked |= mask;
     }
   }
-  block.fused_cost =
-      fused_cost(block.diagonal, static_cast<unsigned>(__builtin_popcountll(block.mask)), options.threads);
+  block.fused_cost = fused_cost(
+      block.diagonal, static_cast<unsigned>(__builtin_popcountll(block.mask)), options.threads);
   return block;
 }
 
@@ -203,7 +206,8 @@ Block<T> grow_block(const std::vector<Op<T>>& ops, const std::vector<std::size_t
 // is a plain diagonal; a wider one keeps its gates above the low qubits as
 // per-block factors.
 template <typename T>
-Op<T> fuse_block(const std::vector<Op<T>>& ops, const Block<T>& block, const FusionOptions& options) {
+Op<T> fuse_block(const std::vector<Op<T>>& ops, const Block<T>& block,
+                 const FusionOptions& options) {
   Op<T> fused;
   std::vector<const Op<T>*> gates;
   for (std::size_t i : block.indices) gates.push_back(&ops[i]);
@@ -244,7 +248,8 @@ void fuse_segment(const std::vector<Op<T>>& ops, std::size_t begin, std::size_t 
     // up to the limit, keep the block that saves the most per sweep it costs.
     Block<T> best;
     double best_ratio = 1.0;
-    const unsigned head_width = static_cast<unsigned>(__builtin_popcountll(qubit_mask(ops[remaining[first]])));
+    const unsigned head_width =
+        static_cast<unsigned>(__builtin_popcountll(qubit_mask(ops[remaining[first]])));
     for (unsigned limit = std::max(1u, head_width); limit <= options.max_dense_qubits; ++limit) {
       Block<T> block = grow_block(ops, remaining, taken, first, limit, options);
       const double ratio = block.fused_cost / block.separate_cost;
@@ -279,8 +284,8 @@ Program<T> fuse_program(const Program<T>& program, const FusionOptions& options)
   fused.ops.clear();
   std::size_t segment = 0;
   for (std::size_t i = 0; i <= program.ops.size(); ++i) {
-    const bool boundary = i == program.ops.size() || !program.ops[i].is_gate() ||
-                          program.ops[i].is_conditional();
+    const bool boundary =
+        i == program.ops.size() || !program.ops[i].is_gate() || program.ops[i].is_conditional();
     if (!boundary) continue;
     fusion_detail::fuse_segment(program.ops, segment, i, options, fused.ops);
     if (i < program.ops.size()) fused.ops.push_back(program.ops[i]);

@@ -45,7 +45,8 @@ class IndexExpander {
   index_t control_mask_ = 0;
 };
 
-inline std::vector<unsigned> concat(const std::vector<unsigned>& a, const std::vector<unsigned>& b) {
+inline std::vector<unsigned> concat(const std::vector<unsigned>& a,
+                                    const std::vector<unsigned>& b) {
   std::vector<unsigned> out(a);
   out.insert(out.end(), b.begin(), b.end());
   return out;
@@ -104,7 +105,8 @@ template <typename Body>
 void for_each_run(const IndexExpander& expand, unsigned num_qubits, unsigned lowest_fixed_bit,
                   const Parallelism& par, Body&& body) {
   const index_t outer = outer_count(num_qubits, expand);
-  const index_t run = std::min<index_t>(index_t{1} << lowest_fixed_bit, std::max<index_t>(outer, 1));
+  const index_t run =
+      std::min<index_t>(index_t{1} << lowest_fixed_bit, std::max<index_t>(outer, 1));
   Parallelism per_run = par;
   per_run.min_items = std::max<index_t>(1, par.min_items / run);
   parallel_for(per_run, outer / run, [&](index_t r) { body(expand(r * run), run); });
@@ -150,17 +152,17 @@ void apply_diagonal_generic(StateView<T> psi, const std::vector<unsigned>& targe
   if (lowest < 3) {  // runs of fewer than 8 amplitudes: visit them one by one
     parallel_for(par, outer_count(psi.num_qubits(), expand), [&](index_t i) {
       const index_t base = expand(i);
-      for (const auto& [offset, factor] : factors) data[base + offset] = cmul(factor, data[base + offset]);
+      for (const auto& [offset, factor] : factors)
+        data[base + offset] = cmul(factor, data[base + offset]);
     });
     return;
   }
-  for_each_run(expand, psi.num_qubits(), lowest, par,
-               [&](index_t base, index_t length) {
-                 for (const auto& [offset, factor] : factors) {
-                   C* x = data + base + offset;
-                   for (index_t j = 0; j < length; ++j) x[j] = cmul(factor, x[j]);
-                 }
-               });
+  for_each_run(expand, psi.num_qubits(), lowest, par, [&](index_t base, index_t length) {
+    for (const auto& [offset, factor] : factors) {
+      C* x = data + base + offset;
+      for (index_t j = 0; j < length; ++j) x[j] = cmul(factor, x[j]);
+    }
+  });
 }
 
 // A diagonal gate on qubits at or above a block's low bits: constant over

@@ -212,7 +212,8 @@ std::vector<index_t> sample_indices(StateView<T> psi, std::uint64_t shots, Rando
   const std::uint64_t parts = par.worth_it(shots + psi.size()) ? par.threads : 1;
   Parallelism per_part = par;
   per_part.min_items = 1;
-  parallel_for(per_part, parts, [&](index_t p) { sweep(shots * p / parts, shots * (p + 1) / parts); });
+  parallel_for(per_part, parts,
+               [&](index_t p) { sweep(shots * p / parts, shots * (p + 1) / parts); });
   if (stopped) return {};
   for (std::uint64_t k = shots - 1; k > 0; --k) std::swap(samples[k], samples[rng.below(k + 1)]);
   return samples;

@@ -16,7 +16,7 @@ namespace svsim {
 using index_t = std::uint64_t;
 
 struct Parallelism {
-  int threads = 1;          // threads to use for a large loop
+  int threads = 1;               // threads to use for a large loop
   index_t min_items = 1u << 13;  // loops shorter than this stay serial
 
   bool worth_it(index_t items) const { return threads > 1 && items >= min_items; }

@@ -139,12 +139,12 @@ Program<T> decode_program(const ProgramArrays& in) {
       case OpKind::Dense:
         if (nt < 1) fail(row, "dense gate without target");
         break;
-      default:
-        break;
+      default: break;
     }
     if (op.is_save()) {
       if (nb != 0 || nc != 0) fail(row, "save instructions take no condition or control");
-      if (op.slot != static_cast<std::int64_t>(program.num_saves)) fail(row, "save slots out of order");
+      if (op.slot != static_cast<std::int64_t>(program.num_saves))
+        fail(row, "save slots out of order");
       ++program.num_saves;
     }
     program.ops.push_back(std::move(op));

@@ -42,7 +42,8 @@ struct RunOptions {
   std::uint64_t shots = 1;
   std::uint64_t seed = 0;
   Parallelism parallelism;
-  bool allow_prefix_copy = true;  // may trajectories keep a copy of the state before the first measurement?
+  bool allow_prefix_copy =
+      true;  // may trajectories keep a copy of the state before the first measurement?
   FusionOptions fusion;
 };
 
@@ -56,8 +57,8 @@ struct SavedValue {
 
 template <typename T>
 struct RunOutput {
-  std::string method;               // "sampling" or "trajectory"
-  std::size_t words_per_shot = 0;   // 64-bit words of classical memory per shot
+  std::string method;                 // "sampling" or "trajectory"
+  std::size_t words_per_shot = 0;     // 64-bit words of classical memory per shot
   std::vector<std::uint64_t> memory;  // shots * words_per_shot, clbit c in word c / 64, bit c % 64
   std::shared_ptr<StateVector<T>> final_state;
   std::vector<SavedValue<T>> saves;
@@ -77,8 +78,10 @@ bool measurements_are_terminal(const Program<T>& program) {
     } else if (op.is_save()) {
       if (measured) return false;
     } else {
-      for (unsigned q : op.targets) if (measured >> q & 1) return false;
-      for (unsigned q : op.controls) if (measured >> q & 1) return false;
+      for (unsigned q : op.targets)
+        if (measured >> q & 1) return false;
+      for (unsigned q : op.controls)
+        if (measured >> q & 1) return false;
     }
   }
   return true;
@@ -88,7 +91,10 @@ template <typename T>
 class Runner {
  public:
   Runner(const Program<T>& program, const RunOptions& options, RunControl& control)
-      : program_(program), options_(options), control_(control), par_(options.parallelism),
+      : program_(program),
+        options_(options),
+        control_(control),
+        par_(options.parallelism),
         rng_(options.seed) {
     out_.words_per_shot = (program.num_clbits + 63) / 64;
     out_.saves.resize(program.num_saves);
@@ -158,8 +164,10 @@ class Runner {
 
   bool acts_within_block(const Op<T>& op) const {
     if (!op.is_gate() || op.is_conditional() || !op.block_factors.empty()) return false;
-    for (unsigned q : op.targets) if (q >= block_qubits_) return false;
-    for (unsigned q : op.controls) if (q >= block_qubits_) return false;
+    for (unsigned q : op.targets)
+      if (q >= block_qubits_) return false;
+    for (unsigned q : op.controls)
+      if (q >= block_qubits_) return false;
     return true;
   }
 
@@ -203,7 +211,8 @@ class Runner {
         if (static_cast<std::int64_t>(index) > last_state_change_) {
           saved.state = state_;
         } else {
-          if (!saved.state) saved.state = std::make_shared<StateVector<T>>(program_.num_qubits, par_);
+          if (!saved.state)
+            saved.state = std::make_shared<StateVector<T>>(program_.num_qubits, par_);
           saved.state->copy_from(*state_, par_);
         }
         break;
@@ -267,8 +276,8 @@ class Runner {
         }
         for (const auto& [qubit, clbit] : measures) {
           const std::uint64_t bit = samples[s] >> qubit & 1;
-          clbits[clbit / 64] = (clbits[clbit / 64] & ~(std::uint64_t{1} << (clbit % 64))) |
-                               (bit << (clbit % 64));
+          clbits[clbit / 64] =
+              (clbits[clbit / 64] & ~(std::uint64_t{1} << (clbit % 64))) | (bit << (clbit % 64));
         }
       });
     }

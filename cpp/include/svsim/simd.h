@@ -83,7 +83,8 @@ bool apply_dense_low_targets(StateView<T> psi, const std::vector<unsigned>& targ
   constexpr unsigned lane_bits = __builtin_ctz(B);
   const unsigned k = static_cast<unsigned>(targets.size());
   if (k > 5 || psi.num_qubits() < lane_bits + 1) return false;
-  for (unsigned c : controls) if (c < lane_bits) return false;
+  for (unsigned c : controls)
+    if (c < lane_bits) return false;
   std::vector<unsigned> high_targets;
   unsigned low_mask = 0;
   for (unsigned t : targets) {
@@ -174,16 +175,17 @@ bool apply_dense_vectorised(StateView<T> psi, const std::vector<unsigned>& targe
       return isa_avx2::dense_tiled_dispatch(psi.data(), k, outer, expand, offsets.data(), m, par);
 #endif
     default:
-      return isa_baseline::dense_tiled_dispatch(psi.data(), k, outer, expand, offsets.data(), m, par);
+      return isa_baseline::dense_tiled_dispatch(psi.data(), k, outer, expand, offsets.data(), m,
+                                                par);
   }
 }
 
 #ifdef SVSIM_X86_DISPATCH
-#define SVSIM_DISPATCH(function, ...)                                              \
-  switch (kernel_isa()) {                                                          \
-    case Isa::avx512: return isa_avx512::function(__VA_ARGS__);                    \
-    case Isa::avx2: return isa_avx2::function(__VA_ARGS__);                        \
-    default: return isa_baseline::function(__VA_ARGS__);                           \
+#define SVSIM_DISPATCH(function, ...)                           \
+  switch (kernel_isa()) {                                       \
+    case Isa::avx512: return isa_avx512::function(__VA_ARGS__); \
+    case Isa::avx2: return isa_avx2::function(__VA_ARGS__);     \
+    default: return isa_baseline::function(__VA_ARGS__);        \
   }
 #else
 #define SVSIM_DISPATCH(function, ...) return isa_baseline::function(__VA_ARGS__);
@@ -207,8 +209,9 @@ void apply_diagonal(StateView<T> psi, const std::vector<unsigned>& targets,
 // A fused diagonal: the table d on `targets` times, for each block of
 // 2^kDiagonalBlockBits amplitudes, the factors on qubits above the block.
 template <typename T>
-void apply_diagonal(StateView<T> psi, const std::vector<unsigned>& targets, const std::complex<T>* d,
-                    const std::vector<DiagonalFactor<T>>& factors, const Parallelism& par) {
+void apply_diagonal(StateView<T> psi, const std::vector<unsigned>& targets,
+                    const std::complex<T>* d, const std::vector<DiagonalFactor<T>>& factors,
+                    const Parallelism& par) {
   if (factors.empty()) return apply_diagonal(psi, targets, {}, d, par);
   const std::vector<std::complex<T>> per_block =
       block_factors(psi.num_qubits(), kDiagonalBlockBits, factors);

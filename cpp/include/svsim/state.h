@@ -49,7 +49,8 @@ class StateVector : public StateView<T> {
 
   StateVector(unsigned num_qubits, const Parallelism& par) : StateView<T>(nullptr, num_qubits) {
     if (num_qubits >= 8 * sizeof(index_t) - 6) {
-      throw std::invalid_argument("too many qubits for a statevector: " + std::to_string(num_qubits));
+      throw std::invalid_argument("too many qubits for a statevector: " +
+                                  std::to_string(num_qubits));
     }
     const std::size_t needed = size() * sizeof(complex_t);
     const std::size_t alignment = needed >= kHugePage ? kHugePage : kVectorAlignment;
