@@ -385,26 +385,6 @@ def test_fusion_of_diagonal_runs_at_twelve_qubits():
     assert fused.ops_run < plain.ops_run
 
 
-@pytest.mark.parametrize("precision", ["double", "single"])
-@pytest.mark.parametrize("fusion", [True, False])
-def test_cache_blocked_runs_at_seventeen_qubits(precision, fusion):
-    # From 16 (double) or 17 (single) qubits, runs of gates on the low qubits
-    # are applied block by block; high-qubit gates and measurements split the runs.
-    from reference import _instruction_operands, apply_gate_tensor
-
-    circuit = random_circuit(17, depth=3, seed=17)
-    state = np.zeros(1 << 17, dtype=np.complex128)
-    state[0] = 1.0
-    for instr in circuit.data:
-        base, targets, controls = _instruction_operands(instr)
-        state = apply_gate_tensor(state, base, targets, controls, 17)
-    state *= np.exp(1j * circuit.global_phase)
-    out = run_experiment(circuit, shots=1, seed=1, precision=precision, fusion=fusion)
-    np.testing.assert_allclose(out.statevector, state, atol=TOLERANCE[precision], rtol=0)
-    circuit.measure_all()
-    assert run_experiment(circuit, shots=1, seed=1, fusion=fusion).method == "sampling"
-
-
 def tensor_reference(circuit):
     from reference import _instruction_operands, apply_gate_tensor
 
@@ -415,6 +395,19 @@ def tensor_reference(circuit):
         base, targets, controls = _instruction_operands(instr)
         state = apply_gate_tensor(state, base, targets, controls, n)
     return state * np.exp(1j * circuit.global_phase)
+
+
+@pytest.mark.parametrize("precision", ["double", "single"])
+@pytest.mark.parametrize("fusion", [True, False])
+def test_cache_blocked_runs_at_seventeen_qubits(precision, fusion):
+    # From 16 (double) or 17 (single) qubits, runs of gates on the low qubits
+    # are applied block by block; high-qubit gates and measurements split the runs.
+    circuit = random_circuit(17, depth=3, seed=17)
+    state = tensor_reference(circuit)
+    out = run_experiment(circuit, shots=1, seed=1, precision=precision, fusion=fusion)
+    np.testing.assert_allclose(out.statevector, state, atol=TOLERANCE[precision], rtol=0)
+    circuit.measure_all()
+    assert run_experiment(circuit, shots=1, seed=1, fusion=fusion).method == "sampling"
 
 
 @pytest.mark.parametrize("precision", ["double", "single"])

@@ -19,6 +19,7 @@ from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPool
 import numpy as np
 import pytest
 import svsim
+from circuits import chain
 from svsim import BasicSimulator, JobStatus
 from svsim.backend import JobSpec, run_job
 from svsim.job import BasicProviderJob, DaemonThreadExecutor, runs_in_process
@@ -45,13 +46,6 @@ def ghz(n: int = 10) -> svsim.Circuit:
     for q in range(n - 1):
         qc.cx(q, q + 1)
     return qc.measure_all()
-
-
-def chain(num_qubits: int, num_gates: int, name: str = "chain") -> svsim.Circuit:
-    qc = svsim.Circuit(num_qubits, name=name)
-    for k in range(num_gates // 2):
-        qc.rx(0.1 + 0.001 * k, k % num_qubits).cx(k % num_qubits, (k + 1) % num_qubits)
-    return qc
 
 
 def same_results(a: svsim.Result, b: svsim.Result) -> None:

@@ -22,6 +22,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import pytest
 import svsim
+from circuits import chain
 from svsim import BasicSimulator, JobStatus, _core, engine
 from svsim.backend import BasicProvider
 
@@ -38,13 +39,6 @@ def basis(n: int, value: int, name: str | None = None) -> svsim.Circuit:
         if value >> q & 1:
             qc.x(q)
     return qc.measure_all()
-
-
-def chain(num_qubits: int, num_gates: int, name: str = "chain") -> svsim.Circuit:
-    qc = svsim.Circuit(num_qubits, name=name)
-    for k in range(num_gates // 2):
-        qc.rx(0.1 + 0.001 * k, k % num_qubits).cx(k % num_qubits, (k + 1) % num_qubits)
-    return qc
 
 
 def script(*parts: str) -> str:
