@@ -444,3 +444,47 @@ def test_wide_diagonals_with_per_block_factors(precision):
             fused.statevector, tensor_reference(circuit), atol=TOLERANCE[precision], rtol=0
         )
         assert fused.ops_run < fused.ops_encoded / 4
+
+
+def swapped_reference(state: np.ndarray, swaps: list[tuple[int, int]]) -> np.ndarray:
+    """The state with qubits exchanged, one pair after another, by moving tensor axes."""
+    n = state.size.bit_length() - 1
+    tensor = state.reshape([2] * n)  # axis n - 1 - q is qubit q
+    for a, b in swaps:
+        tensor = np.swapaxes(tensor, n - 1 - a, n - 1 - b)
+    return tensor.reshape(-1)
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("precision", ["double", "single"])
+def test_runs_of_swaps_in_one_sweep(precision, threads):
+    # Consecutive swaps on disjoint qubits run as one sweep over tiles of the
+    # state: the bit reversal that ends a QFT, random sets of pairs, pairs
+    # inside one tile, a state smaller than a tile, and a run that reuses a
+    # qubit (two sweeps).
+    rng = np.random.default_rng(29)
+    cases = [(16, [(q, 15 - q) for q in range(8)]), (15, [(0, 1), (2, 3)]), (9, [(0, 8), (3, 5)])]
+    for n in (14, 15, 17):
+        for _ in range(3):
+            pairs = rng.permutation(n)[: 2 * int(rng.integers(2, n // 2 + 1))]
+            cases.append((n, [(int(a), int(b)) for a, b in pairs.reshape(-1, 2)]))
+    cases.append((14, [(0, 13), (1, 12), (13, 5), (2, 7)]))
+    for n, swaps in cases:
+        circuit = svsim.Circuit(n)
+        for a, b in swaps:
+            circuit.swap(a, b)
+        initial = random_state(n, rng)
+        out = run_experiment(
+            circuit,
+            shots=0,
+            seed=1,
+            precision=precision,
+            threads=threads,
+            initial_statevector=initial,
+            fusion_threshold=1,
+        )
+        np.testing.assert_allclose(
+            out.statevector, swapped_reference(initial, swaps), atol=TOLERANCE[precision], rtol=0
+        )
+        reuses_a_qubit = len({q for pair in swaps for q in pair}) < 2 * len(swaps)
+        assert out.ops_run == (2 if reuses_a_qubit else 1), (n, swaps)

@@ -271,6 +271,35 @@ void fuse_segment(const std::vector<Op<T>>& ops, std::size_t begin, std::size_t 
   }
 }
 
+// Consecutive swaps without controls on disjoint qubits become one op that
+// exchanges all their pairs in one sweep (the swaps that end a QFT).
+template <typename T>
+void merge_swaps(std::vector<Op<T>>& ops) {
+  std::vector<Op<T>> out;
+  auto plain_swap = [](const Op<T>& op) {
+    return op.kind == OpKind::Swap && op.controls.empty() && !op.is_conditional();
+  };
+  for (std::size_t i = 0; i < ops.size();) {
+    std::size_t end = i;
+    std::uint64_t used = 0;
+    while (end < ops.size() && plain_swap(ops[end]) && !(qubit_mask(ops[end]) & used)) {
+      used |= qubit_mask(ops[end]);
+      ++end;
+    }
+    if (end - i < 2) {
+      out.push_back(std::move(ops[i]));
+      ++i;
+      continue;
+    }
+    Op<T> merged;
+    merged.kind = OpKind::Swaps;
+    for (; i < end; ++i)
+      merged.targets.insert(merged.targets.end(), ops[i].targets.begin(), ops[i].targets.end());
+    out.push_back(std::move(merged));
+  }
+  ops = std::move(out);
+}
+
 }  // namespace fusion_detail
 
 // The program with its gates fused; measurements, resets, saves and
@@ -291,6 +320,7 @@ Program<T> fuse_program(const Program<T>& program, const FusionOptions& options)
     if (i < program.ops.size()) fused.ops.push_back(program.ops[i]);
     segment = i + 1;
   }
+  fusion_detail::merge_swaps(fused.ops);
   return fused;
 }
 

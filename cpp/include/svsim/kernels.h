@@ -211,4 +211,126 @@ void apply_swap(StateView<T> psi, unsigned a, unsigned b, const std::vector<unsi
   swap_amplitudes(psi, expand, lowest_bit({a, b}, controls), index_t{1} << a, index_t{1} << b, par);
 }
 
+// Tiles of at most 2^12 amplitudes: a tile and its partner (128 KiB in
+// double) stay in a core's L2 cache while they are exchanged.
+constexpr unsigned kSwapTileBits = 12;
+
+// Several swaps of disjoint qubit pairs (a0, b0, a1, b1, ...) in one sweep,
+// where one swap after another would sweep the state once each.  Exchanging
+// the bits of every pair maps amplitude x to swap_bits(x) and back.  The
+// sweep walks tiles: the low `run_bits` qubits (rows of consecutive
+// amplitudes) with the partners of the pairs among them.  The other pairs map
+// each tile onto one other tile (or itself); both are copied into contiguous
+// buffers and written back permuted, so memory is read and written row by
+// row, once.  Permuting in place would walk rows a power of two apart, which
+// share cache sets and evict each other.
+template <typename T>
+void apply_swaps(StateView<T> psi, const std::vector<unsigned>& pairs, const Parallelism& par) {
+  using C = std::complex<T>;
+  std::vector<std::pair<unsigned, unsigned>> swaps;
+  for (std::size_t i = 0; i + 1 < pairs.size(); i += 2) {
+    swaps.emplace_back(std::min(pairs[i], pairs[i + 1]), std::max(pairs[i], pairs[i + 1]));
+  }
+  auto swap_bits = [&swaps](index_t x) {
+    for (const auto& [a, b] : swaps) {
+      const index_t differ = ((x >> a) ^ (x >> b)) & 1;
+      x ^= (differ << a) | (differ << b);
+    }
+    return x;
+  };
+  auto tile_bits_for = [&swaps](unsigned run_bits) {
+    unsigned bits = run_bits;
+    for (const auto& [a, b] : swaps) bits += a < run_bits && b >= run_bits;
+    return bits;
+  };
+  unsigned run_bits = std::min(psi.num_qubits(), kSwapTileBits);
+  while (tile_bits_for(run_bits) > kSwapTileBits) --run_bits;
+
+  std::vector<unsigned> partners;  // the tile's qubits above its rows
+  for (const auto& [a, b] : swaps) {
+    if (a < run_bits && b >= run_bits) partners.push_back(b);
+  }
+  std::vector<unsigned> tile_qubits = partners;
+  for (unsigned q = 0; q < run_bits; ++q) tile_qubits.push_back(q);
+  const index_t run = index_t{1} << run_bits;
+  // Row r of a tile starts at rows[r] in the state and at r * stride in a
+  // buffer; one cache line of padding per row keeps a column's amplitudes in
+  // different cache sets.
+  const std::vector<index_t> rows = target_offsets(partners);
+  const index_t stride = run + 64 / sizeof(C);
+  auto buffer_index = [&](index_t offset) {
+    index_t row = 0;
+    for (std::size_t j = 0; j < partners.size(); ++j) row |= ((offset >> partners[j]) & 1) << j;
+    return row * stride + (offset & (run - 1));
+  };
+  // The amplitude that lands at rows[r] + j comes from the partner tile's
+  // buffer at row_source[r] + column_source[j].
+  std::vector<index_t> row_source(rows.size()), column_source(run);
+  for (index_t r = 0; r < rows.size(); ++r) row_source[r] = buffer_index(swap_bits(rows[r]));
+  for (index_t j = 0; j < run; ++j) column_source[j] = buffer_index(swap_bits(j));
+  // Rows are written in the order of the buffer columns they read, so the
+  // next row reads the neighbours of what the last one read, still in L1.
+  std::vector<index_t> row_order(rows.size());
+  for (index_t r = 0; r < rows.size(); ++r) row_order[r] = r;
+  std::sort(row_order.begin(), row_order.end(), [&](index_t a, index_t b) {
+    return std::make_pair(row_source[a] % stride, row_source[a]) <
+           std::make_pair(row_source[b] % stride, row_source[b]);
+  });
+
+  const IndexExpander expand(tile_qubits, {});
+  const index_t tiles = outer_count(psi.num_qubits(), expand);
+  const index_t tile_size = run * rows.size();
+  const index_t buffer_size = stride * rows.size();
+  // Each thread needs its own buffers: one block of tiles per thread.
+  const index_t blocks = par.worth_it(tiles * tile_size) ? static_cast<index_t>(par.threads) : 1;
+  Parallelism per_block = par;
+  per_block.min_items = 1;
+  C* data = psi.data();
+  parallel_for(per_block, blocks, [&](index_t block) {
+    std::vector<C> own(buffer_size), other(buffer_size);
+    auto load = [&](const C* tile, std::vector<C>& buffer) {
+      for (index_t r = 0; r < rows.size(); ++r) {
+        std::copy(tile + rows[r], tile + rows[r] + run, buffer.data() + r * stride);
+      }
+    };
+    auto store = [&](C* tile, const std::vector<C>& source) {
+      for (index_t r : row_order) {
+        C* row = tile + rows[r];
+        const C* from = source.data() + row_source[r];
+        for (index_t j = 0; j < run; ++j) row[j] = from[column_source[j]];
+      }
+    };
+    // Rows are short and far apart, too many streams for the hardware to
+    // prefetch: ask for the next tile pair's rows while this one is exchanged.
+    auto prefetch = [&](const C* tile) {
+      for (index_t r = 0; r < rows.size(); ++r) {
+        const char* row = reinterpret_cast<const char*>(tile + rows[r]);
+        for (std::size_t byte = 0; byte < run * sizeof(C); byte += 64) {
+          __builtin_prefetch(row + byte, 1);
+        }
+      }
+    };
+    const index_t last = tiles * (block + 1) / blocks;
+    for (index_t t = tiles * block / blocks; t < last; ++t) {
+      const index_t base = expand(t), partner = swap_bits(base);
+      if (partner < base) continue;  // exchanged from the partner tile
+      for (index_t next = t + 1; next < last; ++next) {
+        const index_t next_base = expand(next), next_partner = swap_bits(next_base);
+        if (next_partner < next_base) continue;
+        prefetch(data + next_base);
+        if (next_partner != next_base) prefetch(data + next_partner);
+        break;
+      }
+      load(data + base, own);
+      if (partner == base) {
+        store(data + base, own);
+      } else {
+        load(data + partner, other);
+        store(data + base, other);
+        store(data + partner, own);
+      }
+    }
+  });
+}
+
 }  // namespace svsim

@@ -22,6 +22,9 @@ enum class OpKind : std::int64_t {
   SaveStatevector = 6,
   SaveProbabilities = 7,
   SaveExpectation = 8,
+  // Made by fusion, never decoded: swaps of disjoint qubit pairs, with
+  // targets a0, b0, a1, b1, ..., applied in one sweep.
+  Swaps = 9,
 };
 
 namespace field {
@@ -42,8 +45,10 @@ struct Op {
   // once per block of amplitudes.
   std::vector<DiagonalFactor<T>> block_factors;
 
-  bool is_gate() const { return kind <= OpKind::Swap; }
-  bool is_save() const { return kind >= OpKind::SaveStatevector; }
+  bool is_gate() const { return kind <= OpKind::Swap || kind == OpKind::Swaps; }
+  bool is_save() const {
+    return kind >= OpKind::SaveStatevector && kind <= OpKind::SaveExpectation;
+  }
   bool is_conditional() const { return !cond_clbits.empty(); }
 };
 

@@ -158,6 +158,7 @@ class Runner {
         return apply_diagonal(psi, op.targets, op.controls, op.values.data(), par);
       case OpKind::Flip: return apply_flip(psi, op.targets[0], op.controls, par);
       case OpKind::Swap: return apply_swap(psi, op.targets[0], op.targets[1], op.controls, par);
+      case OpKind::Swaps: return apply_swaps(psi, op.targets, par);
       default: return;
     }
   }
