@@ -104,6 +104,39 @@ def test_dense_unitary_of_every_width(width, precision):
             )
 
 
+def sparse_unitary(width: int, block_width: int, rng: np.random.Generator) -> np.ndarray:
+    """A unitary with 2**block_width nonzeros in every row: random unitary
+    blocks on the diagonal, rows and columns shuffled."""
+    dim, block = 1 << width, 1 << block_width
+    matrix = np.zeros((dim, dim), dtype=np.complex128)
+    for start in range(0, dim, block):
+        matrix[start : start + block, start : start + block] = random_unitary(block_width, rng)
+    return matrix[rng.permutation(dim)][:, rng.permutation(dim)]
+
+
+@pytest.mark.parametrize("precision", ["double", "single"])
+@pytest.mark.parametrize("width", [3, 4, 5])
+def test_sparse_unitaries(width, precision):
+    # Fused gates from permutations and few one-qubit gates are sparse; from 3
+    # targets on, above the low bits, the kernel skips their zeros (half, a
+    # quarter or an eighth of each row).  Placements above and across the low bits.
+    rng = np.random.default_rng(40 + width)
+    num_qubits = width + 6
+    high = list(range(6, num_qubits))
+    for block_width in range(0, width):
+        for qubits in [high, *placements(num_qubits, width, rng, limit=6)]:
+            matrix = sparse_unitary(width, block_width, rng)
+            circuit = svsim.Circuit(num_qubits).unitary(matrix, list(qubits))
+            psi = random_state(num_qubits, rng)
+            np.testing.assert_allclose(
+                final_state(circuit, precision, initial=psi),
+                reference_statevector(circuit, psi),
+                atol=TOLERANCE[precision],
+                rtol=0,
+                err_msg=f"{precision} {block_width}-qubit blocks on {qubits} of {num_qubits}",
+            )
+
+
 @pytest.mark.parametrize("precision", ["double", "single"])
 @pytest.mark.parametrize("num_qubits", [1, 2, 3, 5, 8])
 def test_random_circuits(num_qubits, precision):
@@ -359,6 +392,36 @@ def test_fusion_gives_the_same_state(max_fused, precision):
         )
         if max_fused >= 3:
             assert fused.ops_run < plain.ops_run
+
+
+@pytest.mark.parametrize("max_fused", [3, 4, 5])
+@pytest.mark.parametrize("precision", ["double", "single"])
+def test_fusion_of_permutations_and_one_qubit_gates(max_fused, precision):
+    # Chains of cx, ccx and swap between one-qubit gates fuse into sparse
+    # blocks, which the cost model prices by their nonzeros.
+    gates = ["x", "h", "rx", "ry", "rz", "cz", "cx", "ccx", "swap", "cswap", "cp"]
+    for seed in range(3):
+        circuit = random_circuit(12, depth=6, seed=300 + seed, gate_set=gates)
+        ring = svsim.Circuit(12)
+        for q in range(12):
+            ring.rx(0.3 + q, q).rz(0.7 * q, q)
+        for q in range(12):
+            ring.cx(q, (q + 1) % 12)
+        for q in range(12):
+            ring.ry(0.1 * q, q)
+        for c in (circuit, ring):
+            fused = run_experiment(
+                c,
+                shots=0,
+                seed=1,
+                precision=precision,
+                fusion_threshold=1,
+                max_fused_qubits=max_fused,
+            )
+            np.testing.assert_allclose(
+                fused.statevector, tensor_reference(c), atol=TOLERANCE[precision], rtol=0
+            )
+            assert fused.ops_run < fused.ops_encoded
 
 
 def test_fusion_keeps_measurements_and_conditions_in_place():
