@@ -156,6 +156,30 @@ def test_counts_formatting_matches_qiskit():
     assert result.to_qiskit().get_counts() == result.get_counts()
 
 
+def test_counts_use_the_same_bitstrings_on_every_path():
+    # One register or none takes a one-call formatting path; others go key by
+    # key through format_bitstring.  Both must give format_bitstring's strings.
+    rng = np.random.default_rng(5)
+    headers = [
+        {"memory_slots": 7, "creg_sizes": [["c", 7]]},
+        {"memory_slots": 7, "creg_sizes": []},
+        {"memory_slots": 70, "creg_sizes": [["meas", 70]]},
+        {"memory_slots": 6, "creg_sizes": [["a", 2], ["b", 4]]},
+        {"memory_slots": 6, "creg_sizes": [["a", 5]]},
+    ]
+    for header in headers:
+        slots = header["memory_slots"]
+        values = {int(v) for v in rng.integers(0, 1 << min(slots, 62), size=40)} | {0}
+        raw = {hex(v << max(slots - 62, 0)): int(rng.integers(1, 9)) for v in values}
+        experiment = ExperimentResult(shots=sum(raw.values()), success=True, data={"counts": raw})
+        experiment.header = header
+        expected: dict[str, int] = {}
+        for key, n in raw.items():
+            text = format_bitstring(key, slots, header["creg_sizes"])
+            expected[text] = expected.get(text, 0) + n
+        assert experiment.counts() == expected, header
+
+
 def test_counts_match_qiskits_basic_simulator():
     """The same deterministic circuit through Qiskit's simulator and ours."""
     pytest.importorskip("qiskit")
