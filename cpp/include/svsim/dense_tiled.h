@@ -61,6 +61,17 @@ inline bool prefetch_pays(const index_t* offsets, unsigned count, std::size_t am
   return bytes >= 1024 && bytes <= 8192;
 }
 
+// The entries of each row that the dense kernel computes for a gate on
+// log2(K) targets whose rows have at most row_entries nonzeros: from 3
+// targets on, a half, a quarter or (from 4) an eighth of the row, nonzeros
+// first, when they fit; otherwise all K (on 2 targets skipping measured slower).
+constexpr unsigned dense_row_work(unsigned K, unsigned row_entries) {
+  if (K >= 16 && 8 * row_entries <= K) return K / 8;
+  if (K >= 8 && 4 * row_entries <= K) return K / 4;
+  if (K >= 8 && 2 * row_entries <= K) return K / 2;
+  return K;
+}
+
 // Loop indices per tile: two 64-byte vectors of reals per row of a tile.
 template <typename T>
 constexpr unsigned dense_tile_width() {
@@ -76,9 +87,7 @@ void dense_tiled(std::complex<T>* state, index_t outer, const IndexExpander& exp
     mr[e] = matrix[e].real();
     mi[e] = matrix[e].imag();
   }
-  // From 3 targets on, where no row has more than a half, a quarter or an
-  // eighth of nonzeros, rows skip their zeros (each lists `row_entries`
-  // columns, its nonzeros first).  On 2 targets this measured slower.
+  // Each row's columns, its nonzeros first, for rows that skip their zeros.
   std::uint32_t columns[K * K];
   unsigned row_entries = 0;
   for (unsigned r = 0; r < K; ++r) {
@@ -92,6 +101,7 @@ void dense_tiled(std::complex<T>* state, index_t outer, const IndexExpander& exp
       if (is_zero(c)) columns[r * K + count++] = static_cast<std::uint32_t>(c);
     }
   }
+  const unsigned work = dense_row_work(K, row_entries);
   T* data = reinterpret_cast<T*>(state);
   // When B consecutive loop indices are B consecutive amplitudes (no target
   // or control among the low bits), tiles load and store whole vectors.
@@ -135,14 +145,14 @@ void dense_tiled(std::complex<T>* state, index_t outer, const IndexExpander& exp
         const T* re = mr + r * K;
         const T* im = mi + r * K;
         const std::uint32_t* row_columns = columns + r * K;
-        if (K >= 16 && 8 * row_entries <= K) {
-          sparse_tile_row<T, K, B, std::max(K / 8, 1u)>(re, im, row_columns, xr, xi, yr, yi);
-        } else if (K >= 8 && 4 * row_entries <= K) {
-          sparse_tile_row<T, K, B, std::max(K / 4, 1u)>(re, im, row_columns, xr, xi, yr, yi);
-        } else if (K >= 8 && 2 * row_entries <= K) {
-          sparse_tile_row<T, K, B, std::max(K / 2, 1u)>(re, im, row_columns, xr, xi, yr, yi);
-        } else {
+        if (work == K) {
           tile_row<T, K, B>(re, im, xr, xi, yr, yi);
+        } else if (work == K / 2) {
+          sparse_tile_row<T, K, B, std::max(K / 2, 1u)>(re, im, row_columns, xr, xi, yr, yi);
+        } else if (work == K / 4) {
+          sparse_tile_row<T, K, B, std::max(K / 4, 1u)>(re, im, row_columns, xr, xi, yr, yi);
+        } else {
+          sparse_tile_row<T, K, B, std::max(K / 8, 1u)>(re, im, row_columns, xr, xi, yr, yi);
         }
         T* out = data + 2 * (base + offsets[r]);
 #pragma omp simd

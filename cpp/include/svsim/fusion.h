@@ -63,17 +63,16 @@ double sweep_cost(const Op<T>& op, unsigned threads) {
   return op.controls.empty() ? cost : 0.6 * cost;
 }
 
-// A fused gate from 3 targets on whose rows have at most a half, a quarter
-// or (from 4 targets) an eighth of nonzeros skips the zeros when its targets
-// are above the low bits (dense_tiled's contiguous tiles).  Measured at 20
-// qubits on one thread: about a 2-qubit gate's cost, plus 30% of it per
-// target over 2 for the wider tiles (at 22 and 24 qubits on two threads a
-// fifth fused chains of cx that ran faster apart).
+// A fused gate whose rows are sparse enough for the kernel to skip zeros
+// (dense_row_work; targets above the low bits, dense_tiled's contiguous
+// tiles).  Measured at 20 qubits on one thread: about a 2-qubit gate's cost,
+// plus 30% of it per target over 2 for the wider tiles (at 22 and 24 qubits
+// on two threads a fifth fused chains of cx that ran faster apart).
 inline double sparse_dense_cost(unsigned k, unsigned row_entries, unsigned threads) {
-  unsigned used = k;  // log2 of the entries per row the kernel computes
-  while (used + 3 > k && used > 1 && (row_entries << (k - used + 1)) <= (1u << k)) --used;
-  if (used == k) return dense_cost(k, threads);
-  return dense_cost(std::max(used, 2u), threads) * (1.0 + 0.3 * (k - 2));
+  const unsigned work = isa_baseline::dense_row_work(1u << k, row_entries);
+  if (work == 1u << k) return dense_cost(k, threads);
+  const unsigned work_qubits = static_cast<unsigned>(__builtin_ctz(work));
+  return dense_cost(std::max(work_qubits, 2u), threads) * (1.0 + 0.3 * (k - 2));
 }
 
 inline std::vector<unsigned> mask_to_qubits(std::uint64_t mask) {
@@ -293,12 +292,11 @@ Block<T> grow_block(const std::vector<Op<T>>& ops, const std::vector<std::size_t
     }
   }
   const unsigned k = static_cast<unsigned>(__builtin_popcountll(block.mask));
-  const bool contiguous = block.mask >> __builtin_ctz(isa_baseline::dense_tile_width<T>())
-                                            << __builtin_ctz(isa_baseline::dense_tile_width<T>()) ==
-                          block.mask;
+  const std::uint64_t low_bits = isa_baseline::dense_tile_width<T>() - 1;
+  const bool contiguous = (block.mask & low_bits) == 0;
   if (block.diagonal) {
     block.fused_cost = 1.0;
-  } else if (contiguous && k >= 3 && block.reach.tracked) {
+  } else if (contiguous && block.reach.tracked) {
     block.fused_cost = sparse_dense_cost(k, block.reach.row_entries(), options.threads);
   } else {
     block.fused_cost = dense_cost(k, options.threads);

@@ -306,27 +306,10 @@ void apply_swaps(StateView<T> psi, const std::vector<unsigned>& pairs, const Par
         for (index_t j = 0; j < run; ++j) row[j] = from[column_source[j]];
       }
     };
-    // Rows are short and far apart, too many streams for the hardware to
-    // prefetch: ask for the next tile pair's rows while this one is exchanged.
-    auto prefetch = [&](const C* tile) {
-      for (index_t r = 0; r < rows.size(); ++r) {
-        const char* row = reinterpret_cast<const char*>(tile + rows[r]);
-        for (std::size_t byte = 0; byte < run * sizeof(C); byte += 64) {
-          __builtin_prefetch(row + byte, 1);
-        }
-      }
-    };
     const index_t last = tiles * (block + 1) / blocks;
     for (index_t t = tiles * block / blocks; t < last; ++t) {
       const index_t base = expand(t), partner = swap_bits(base);
       if (partner < base) continue;  // exchanged from the partner tile
-      for (index_t next = t + 1; next < last; ++next) {
-        const index_t next_base = expand(next), next_partner = swap_bits(next_base);
-        if (next_partner < next_base) continue;
-        prefetch(data + next_base);
-        if (next_partner != next_base) prefetch(data + next_partner);
-        break;
-      }
       load(data + base, own);
       if (partner == base) {
         store(data + base, own);
