@@ -551,3 +551,22 @@ def test_runs_of_swaps_in_one_sweep(precision, threads):
         )
         reuses_a_qubit = len({q for pair in swaps for q in pair}) < 2 * len(swaps)
         assert out.ops_run == (2 if reuses_a_qubit else 1), (n, swaps)
+
+
+@pytest.mark.parametrize("precision, num_qubits", [("double", 22), ("single", 23)])
+def test_swap_sweep_of_a_state_larger_than_the_cache(precision, num_qubits):
+    # From 64 MiB on, the sweep writes past the cache (streaming stores), and
+    # the threads split the tiles that start an exchange, not the state.
+    rng = np.random.default_rng(31)
+    swaps = [(q, num_qubits - 1 - q) for q in range(num_qubits // 2)]
+    circuit = svsim.Circuit(num_qubits)
+    for a, b in swaps:
+        circuit.swap(a, b)
+    initial = random_state(num_qubits, rng)
+    out = run_experiment(
+        circuit, shots=0, seed=1, precision=precision, threads=2, initial_statevector=initial
+    )
+    assert out.ops_run == 1
+    np.testing.assert_allclose(
+        out.statevector, swapped_reference(initial, swaps), atol=TOLERANCE[precision], rtol=0
+    )

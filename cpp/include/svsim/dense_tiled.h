@@ -542,6 +542,12 @@ void wide_diagonal(std::complex<T>* state, unsigned num_qubits,
     dr[m] = d[m].real();
     di[m] = d[m].imag();
   }
+  // When the first targets are qubits 0, 1, ..., p-1 (as in every fused
+  // diagonal that touches qubit 0), runs of 2^p amplitudes take consecutive
+  // entries of the diagonal: read as vectors instead of gathered one by one.
+  unsigned prefix = 0;
+  while (prefix < low_bits && prefix < targets.size() && targets[prefix] == prefix) ++prefix;
+  const index_t run = prefix >= 3 ? index_t{1} << prefix : 1;
   T* data = reinterpret_cast<T*>(state);
   const std::uint32_t* table = low_table.data();
   const T* fr_all = dr.data();
@@ -551,24 +557,47 @@ void wide_diagonal(std::complex<T>* state, unsigned num_qubits,
   parallel_for(per_block, (index_t{1} << num_qubits) / block, [&](index_t b) {
     const std::uint32_t high = diagonal_index(b * block);
     T* x = data + 2 * b * block;
-    if (block_factor) {
-      const T sr = block_factor[b].real(), si = block_factor[b].imag();
+    const T sr = block_factor ? block_factor[b].real() : T(1);
+    const T si = block_factor ? block_factor[b].imag() : T(0);
+    auto multiply = [&](auto scaled) {
+      if (run > 1) {
+        for (index_t start = 0; start < block; start += run) {
+          const T* gr = fr_all + (high | table[start]);
+          const T* gi = fi_all + (high | table[start]);
+          T* y = x + 2 * start;
+#pragma omp simd
+          for (index_t i = 0; i < run; ++i) {
+            T fr = gr[i], fi = gi[i];
+            if constexpr (decltype(scaled)::value) {
+              const T r = fr * sr - fi * si;
+              fi = fr * si + fi * sr;
+              fr = r;
+            }
+            const T p = y[2 * i], q = y[2 * i + 1];
+            y[2 * i] = fr * p - fi * q;
+            y[2 * i + 1] = fr * q + fi * p;
+          }
+        }
+        return;
+      }
 #pragma omp simd
       for (index_t i = 0; i < block; ++i) {
         const std::uint32_t m = high | table[i];
-        const T fr = fr_all[m] * sr - fi_all[m] * si, fi = fr_all[m] * si + fi_all[m] * sr;
+        T fr = fr_all[m], fi = fi_all[m];
+        if constexpr (decltype(scaled)::value) {
+          const T r = fr * sr - fi * si;
+          fi = fr * si + fi * sr;
+          fr = r;
+        }
         const T p = x[2 * i], q = x[2 * i + 1];
         x[2 * i] = fr * p - fi * q;
         x[2 * i + 1] = fr * q + fi * p;
       }
-      return;
-    }
-#pragma omp simd
-    for (index_t i = 0; i < block; ++i) {
-      const std::uint32_t m = high | table[i];
-      const T fr = fr_all[m], fi = fi_all[m], p = x[2 * i], q = x[2 * i + 1];
-      x[2 * i] = fr * p - fi * q;
-      x[2 * i + 1] = fr * q + fi * p;
+    };
+    if (block_factor) {
+      multiply(std::true_type{});
+    } else {
+      multiply(std::false_type{});
     }
   });
 }
