@@ -8,46 +8,51 @@
 // `namespace svsim::isa_...` and `#pragma GCC target`; it has no include guard
 // on purpose.
 
-// Row r of the product: y[b] = sum_c m[r][c] * x[c][b], for the B columns of a tile.
-template <typename T, unsigned K, unsigned B>
-inline void tile_row(const T* row_re, const T* row_im, const T (&xr)[K][B], const T (&xi)[K][B],
-                     T (&yr)[B], T (&yi)[B]) {
-  for (unsigned b = 0; b < B; ++b) yr[b] = yi[b] = T(0);
-  for (unsigned c = 0; c < K; ++c) {
-    const T ar = row_re[c], ai = row_im[c];
-#pragma omp simd
-    for (unsigned b = 0; b < B; ++b) {
-      yr[b] += ar * xr[c][b] - ai * xi[c][b];
-      yi[b] += ar * xi[c][b] + ai * xr[c][b];
-    }
-  }
-}
-
-// The same over NZ entries of the row, columns[0..NZ): a fused gate built
-// from one-qubit gates and permutations such as CX is often half zeros, which
-// need no arithmetic.  Written with the compiler's vector extension, since
-// with a column read at run time the loop is not reliably vectorised.
-template <typename T, unsigned K, unsigned B, unsigned NZ>
-inline void sparse_tile_row(const T* row_re, const T* row_im, const std::uint32_t* columns,
-                            const T (&xr)[K][B], const T (&xi)[K][B], T (&yr)[B], T (&yi)[B]) {
+// Row r of the product over NZ of the row's entries: y[b] = sum_n m[r][c_n] *
+// x[c_n][b] for the B columns of a tile, c_n = column(n).  Written with the
+// compiler's vector extension so that the sums stay in registers (as arrays
+// they went back to the stack on every column), and as four separate
+// multiply-adds per complex product: `y += a * x - b * z` compiled to a
+// multiply, a multiply-add and an add.
+template <typename T, unsigned K, unsigned B, unsigned NZ, typename Column>
+inline void tile_row_sum(const T* row_re, const T* row_im, Column column, const T (&xr)[K][B],
+                         const T (&xi)[K][B], T (&yr)[B], T (&yi)[B]) {
   typedef T vec __attribute__((vector_size(64)));
   constexpr unsigned L = 64 / sizeof(T), V = B / L;
   vec sr[V] = {}, si[V] = {};
   for (unsigned n = 0; n < NZ; ++n) {
-    const unsigned c = columns[n];
+    const unsigned c = column(n);
     const T ar = row_re[c], ai = row_im[c];
     for (unsigned v = 0; v < V; ++v) {
       vec pr, pi;
       std::memcpy(&pr, &xr[c][v * L], sizeof pr);
       std::memcpy(&pi, &xi[c][v * L], sizeof pi);
-      sr[v] += ar * pr - ai * pi;
-      si[v] += ar * pi + ai * pr;
+      sr[v] += ar * pr;
+      sr[v] -= ai * pi;
+      si[v] += ar * pi;
+      si[v] += ai * pr;
     }
   }
   for (unsigned v = 0; v < V; ++v) {
     std::memcpy(&yr[v * L], &sr[v], sizeof sr[v]);
     std::memcpy(&yi[v * L], &si[v], sizeof si[v]);
   }
+}
+
+// A whole row.
+template <typename T, unsigned K, unsigned B>
+inline void tile_row(const T* row_re, const T* row_im, const T (&xr)[K][B], const T (&xi)[K][B],
+                     T (&yr)[B], T (&yi)[B]) {
+  tile_row_sum<T, K, B, K>(row_re, row_im, [](unsigned n) { return n; }, xr, xi, yr, yi);
+}
+
+// The row's NZ entries at columns[0..NZ): a fused gate built from one-qubit
+// gates and permutations such as CX is often half zeros, which need no arithmetic.
+template <typename T, unsigned K, unsigned B, unsigned NZ>
+inline void sparse_tile_row(const T* row_re, const T* row_im, const std::uint32_t* columns,
+                            const T (&xr)[K][B], const T (&xi)[K][B], T (&yr)[B], T (&yi)[B]) {
+  tile_row_sum<T, K, B, NZ>(
+      row_re, row_im, [columns](unsigned n) { return columns[n]; }, xr, xi, yr, yi);
 }
 
 // Tiles fetched ahead by software when prefetch_pays.
