@@ -103,6 +103,32 @@ def test_counts_from_many_shots_and_memory_order():
         no_memory.get_memory()
 
 
+def test_counts_read_before_and_after_the_hex_counts_exist():
+    # get_counts formats bitstrings from the outcomes; data["counts"] (hex) is
+    # built when first read.  Both orders, with and without per-shot memory,
+    # give the same counts, equal to counting the shots by hand.
+    rng = np.random.default_rng(7)
+    shots = rng.integers(0, 1 << 9, size=500).astype(np.uint64)
+    by_hand: dict[int, int] = {}
+    for v in shots.tolist():
+        by_hand[v] = by_hand.get(v, 0) + 1
+    expected_bits = {format(v, "09b"): n for v, n in by_hand.items()}
+    expected_hex = {hex(v): n for v, n in by_hand.items()}
+    circuit = svsim.Circuit(9, 9, name="m")
+    for memory in (False, True):
+        first = result_from_outputs([fake_output(shots)], [circuit], job_id="a", memory=memory)
+        assert first.get_counts() == expected_bits
+        assert first.data()["counts"] == expected_hex
+        assert first.get_counts() == expected_bits
+        second = result_from_outputs([fake_output(shots)], [circuit], job_id="b", memory=memory)
+        assert second.results[0].data["counts"] == expected_hex
+        assert second.get_counts() == expected_bits
+        assert first.results[0] == second.results[0]
+        assert Result.from_dict(json.loads(json.dumps(first.to_dict()))).get_counts() == (
+            expected_bits
+        )
+
+
 def test_multiword_memory_counts():
     rows = np.array([[1, 2], [1, 2], [0, 2], [1, 0]], dtype=np.uint64)
     circuit = svsim.Circuit(2, 66, name="w")
