@@ -188,9 +188,11 @@ void dense_tiled(std::complex<T>* state, index_t outer, const IndexExpander& exp
       for (unsigned c = 0; c < K; ++c) {
         const T xr = data[2 * (base + offsets[c])], xi = data[2 * (base + offsets[c]) + 1];
 #pragma omp simd aligned(yr, yi : 64)
-        for (unsigned r = 0; r < K; ++r) {
-          yr[r] += cr[c * K + r] * xr - ci[c * K + r] * xi;
-          yi[r] += cr[c * K + r] * xi + ci[c * K + r] * xr;
+        for (unsigned r = 0; r < K; ++r) {  // four multiply-adds, as in tile_row_sum
+          yr[r] += cr[c * K + r] * xr;
+          yr[r] -= ci[c * K + r] * xi;
+          yi[r] += cr[c * K + r] * xi;
+          yi[r] += ci[c * K + r] * xr;
         }
       }
       for (unsigned r = 0; r < K; ++r) {
