@@ -524,6 +524,20 @@ void diagonal_1q(std::complex<T>* state, index_t size, unsigned target, const st
   });
 }
 
+// The amplitude at y (real, imaginary) times the factor f, and times s as well
+// when Scaled.
+template <bool Scaled, typename T>
+inline void multiply_by_factor(T* y, T fr, T fi, T sr, T si) {
+  if constexpr (Scaled) {
+    const T r = fr * sr - fi * si;
+    fi = fr * si + fi * sr;
+    fr = r;
+  }
+  const T p = y[0], q = y[1];
+  y[0] = fr * p - fi * q;
+  y[1] = fr * q + fi * p;
+}
+
 // A diagonal on several targets and no controls (what fusion makes of runs of
 // diagonal gates): one sweep in memory order; the diagonal's index comes from
 // a table for the low bits and is computed once per block for the high bits.
@@ -574,15 +588,7 @@ void wide_diagonal(std::complex<T>* state, unsigned num_qubits,
           T* y = x + 2 * start;
 #pragma omp simd
           for (index_t i = 0; i < run; ++i) {
-            T fr = gr[i], fi = gi[i];
-            if constexpr (decltype(scaled)::value) {
-              const T r = fr * sr - fi * si;
-              fi = fr * si + fi * sr;
-              fr = r;
-            }
-            const T p = y[2 * i], q = y[2 * i + 1];
-            y[2 * i] = fr * p - fi * q;
-            y[2 * i + 1] = fr * q + fi * p;
+            multiply_by_factor<decltype(scaled)::value>(y + 2 * i, gr[i], gi[i], sr, si);
           }
         }
         return;
@@ -590,15 +596,7 @@ void wide_diagonal(std::complex<T>* state, unsigned num_qubits,
 #pragma omp simd
       for (index_t i = 0; i < block; ++i) {
         const std::uint32_t m = high | table[i];
-        T fr = fr_all[m], fi = fi_all[m];
-        if constexpr (decltype(scaled)::value) {
-          const T r = fr * sr - fi * si;
-          fi = fr * si + fi * sr;
-          fr = r;
-        }
-        const T p = x[2 * i], q = x[2 * i + 1];
-        x[2 * i] = fr * p - fi * q;
-        x[2 * i + 1] = fr * q + fi * p;
+        multiply_by_factor<decltype(scaled)::value>(x + 2 * i, fr_all[m], fi_all[m], sr, si);
       }
     };
     if (block_factor) {
