@@ -142,6 +142,44 @@ void swap_amplitudes(StateView<T> psi, const IndexExpander& expand, unsigned low
   });
 }
 
+inline unsigned highest_bit(const std::vector<unsigned>& a, const std::vector<unsigned>& b) {
+  unsigned highest = 0;
+  for (unsigned q : a) highest = std::max(highest, q);
+  for (unsigned q : b) highest = std::max(highest, q);
+  return highest;
+}
+
+inline index_t bit_mask(const std::vector<unsigned>& qubits) {
+  index_t mask = 0;
+  for (unsigned q : qubits) mask |= index_t{1} << q;
+  return mask;
+}
+
+// X and SWAP on qubits all below this (chunks of at most 64 amplitudes) and
+// on qubit 0 go through exchange_in_chunks (measured at 20 and 22 qubits:
+// x, cx and swap on qubits 0 and 1 take 0.4 to 0.8 of the run-wise time; from
+// runs of 2 amplitudes on, the run-wise swap_amplitudes is the faster).
+constexpr unsigned kChunkExchangeBits = 6;
+
+// The same exchanges inside every chunk of 2^chunk_bits amplitudes: j and
+// j ^ flip wherever (j & mask) == value, from a list made once.  For gates on
+// qubit 0, whose runs of one amplitude swap_amplitudes would visit one by one.
+template <typename T>
+void exchange_in_chunks(StateView<T> psi, unsigned chunk_bits, index_t flip, index_t mask,
+                        index_t value, const Parallelism& par) {
+  std::vector<std::pair<unsigned, unsigned>> pairs;
+  for (index_t j = 0; j < (index_t{1} << chunk_bits); ++j) {
+    if ((j & mask) == value) pairs.emplace_back(j, j ^ flip);
+  }
+  Parallelism per_chunk = par;
+  per_chunk.min_items = std::max<index_t>(1, par.min_items >> chunk_bits);
+  auto* data = psi.data();
+  parallel_for(per_chunk, psi.size() >> chunk_bits, [&](index_t c) {
+    std::complex<T>* x = data + (c << chunk_bits);
+    for (const auto& [a, b] : pairs) std::swap(x[a], x[b]);
+  });
+}
+
 // A diagonal on k targets (k may be 0), for any targets and controls.  It
 // walks runs of consecutive amplitudes and skips the factors that are 1 (a
 // CZ multiplies a quarter of the state).
@@ -159,6 +197,36 @@ void apply_diagonal_generic(StateView<T> psi, const std::vector<unsigned>& targe
   }
   if (factors.empty()) return;
   const unsigned lowest = lowest_bit(targets, controls);
+  const unsigned highest = highest_bit(targets, controls);
+  if (lowest < 3 && highest < kChunkExchangeBits) {
+    // Runs of fewer than 8 amplitudes, all in the low bits: every chunk of
+    // 2^(highest + 1) amplitudes takes the same factors, so one vectorised
+    // sweep multiplies by a table of them (1 where the controls are not set).
+    const index_t chunk = index_t{1} << (highest + 1);
+    std::vector<T> table_re(chunk, T(1)), table_im(chunk, T(0));
+    const index_t control_mask = bit_mask(controls);
+    for (index_t j = 0; j < chunk; ++j) {
+      if ((j & control_mask) != control_mask) continue;
+      std::size_t m = 0;
+      for (std::size_t t = 0; t < targets.size(); ++t) m |= ((j >> targets[t]) & 1) << t;
+      table_re[j] = d[m].real();
+      table_im[j] = d[m].imag();
+    }
+    Parallelism per_chunk = par;
+    per_chunk.min_items = std::max<index_t>(1, par.min_items / chunk);
+    const T* fr = table_re.data();
+    const T* fi = table_im.data();
+    parallel_for(per_chunk, psi.size() / chunk, [&](index_t c) {
+      T* x = reinterpret_cast<T*>(data + c * chunk);
+#pragma omp simd
+      for (index_t j = 0; j < chunk; ++j) {
+        const T p = x[2 * j], q = x[2 * j + 1];
+        x[2 * j] = fr[j] * p - fi[j] * q;
+        x[2 * j + 1] = fr[j] * q + fi[j] * p;
+      }
+    });
+    return;
+  }
   if (lowest < 3) {  // runs of fewer than 8 amplitudes: visit them one by one
     parallel_for(par, outer_count(psi.num_qubits(), expand), [&](index_t i) {
       const index_t base = expand(i);
@@ -209,6 +277,10 @@ std::vector<std::complex<T>> block_factors(unsigned num_qubits, unsigned low_bit
 template <typename T>
 void apply_flip(StateView<T> psi, unsigned target, const std::vector<unsigned>& controls,
                 const Parallelism& par) {
+  if (lowest_bit({target}, controls) == 0 && highest_bit({target}, controls) < kChunkExchangeBits) {
+    const index_t t = index_t{1} << target, c = bit_mask(controls);
+    return exchange_in_chunks(psi, highest_bit({target}, controls) + 1, t, t | c, c, par);
+  }
   const IndexExpander expand(concat({target}, controls), controls);
   swap_amplitudes(psi, expand, lowest_bit({target}, controls), 0, index_t{1} << target, par);
 }
@@ -217,6 +289,11 @@ void apply_flip(StateView<T> psi, unsigned target, const std::vector<unsigned>& 
 template <typename T>
 void apply_swap(StateView<T> psi, unsigned a, unsigned b, const std::vector<unsigned>& controls,
                 const Parallelism& par) {
+  if (lowest_bit({a, b}, controls) == 0 && highest_bit({a, b}, controls) < kChunkExchangeBits) {
+    const index_t ab = bit_mask({a, b}), c = bit_mask(controls);
+    return exchange_in_chunks(psi, highest_bit({a, b}, controls) + 1, ab, ab | c,
+                              c | (index_t{1} << a), par);
+  }
   const IndexExpander expand(concat({a, b}, controls), controls);
   swap_amplitudes(psi, expand, lowest_bit({a, b}, controls), index_t{1} << a, index_t{1} << b, par);
 }
