@@ -548,13 +548,7 @@ void wide_diagonal(std::complex<T>* state, unsigned num_qubits,
                    const std::complex<T>* block_factor, const Parallelism& par) {
   const unsigned low_bits = std::min(num_qubits, kDiagonalBlockBits);
   const index_t block = index_t{1} << low_bits;
-  auto diagonal_index = [&](index_t i) {
-    std::uint32_t m = 0;
-    for (std::size_t j = 0; j < targets.size(); ++j) {
-      m |= static_cast<std::uint32_t>((i >> targets[j]) & 1) << j;
-    }
-    return m;
-  };
+  auto diagonal_index = [&](index_t i) { return static_cast<std::uint32_t>(bits_at(i, targets)); };
   std::vector<std::uint32_t> low_table(block);
   for (index_t i = 0; i < block; ++i) low_table[i] = diagonal_index(i);
   const std::size_t dim = std::size_t{1} << targets.size();

@@ -99,10 +99,7 @@ std::vector<std::complex<T>> fused_diagonal(const std::vector<const Op<T>*>& gat
     for (unsigned t : gate->targets) local_targets.push_back(local_position(qubits, t));
     for (std::size_t m = 0; m < diag.size(); ++m) {
       if ((m & control_mask) != control_mask) continue;
-      std::size_t index = 0;
-      for (std::size_t j = 0; j < local_targets.size(); ++j)
-        index |= ((m >> local_targets[j]) & 1) << j;
-      const std::complex<T> d = gate->values[index];
+      const std::complex<T> d = gate->values[bits_at(m, local_targets)];
       diag[m] *= std::complex<double>(d.real(), d.imag());
     }
   }

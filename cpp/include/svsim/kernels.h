@@ -123,25 +123,6 @@ inline unsigned lowest_bit(const std::vector<unsigned>& a, const std::vector<uns
   return lowest;
 }
 
-// Exchanges the amplitudes at base + offset_a + j and base + offset_b + j
-// for every base the expander gives: X and SWAP, with any controls.
-template <typename T>
-void swap_amplitudes(StateView<T> psi, const IndexExpander& expand, unsigned lowest_fixed_bit,
-                     index_t offset_a, index_t offset_b, const Parallelism& par) {
-  auto* data = psi.data();
-  for_each_run(expand, psi.num_qubits(), lowest_fixed_bit, par, [=](index_t base, index_t length) {
-    // As reals: a loop over std::complex swaps is not vectorised.
-    T* x = reinterpret_cast<T*>(data + base + offset_a);
-    T* y = reinterpret_cast<T*>(data + base + offset_b);
-#pragma omp simd
-    for (index_t j = 0; j < 2 * length; ++j) {
-      const T t = x[j];
-      x[j] = y[j];
-      y[j] = t;
-    }
-  });
-}
-
 inline unsigned highest_bit(const std::vector<unsigned>& a, const std::vector<unsigned>& b) {
   unsigned highest = 0;
   for (unsigned q : a) highest = std::max(highest, q);
@@ -155,11 +136,21 @@ inline index_t bit_mask(const std::vector<unsigned>& qubits) {
   return mask;
 }
 
-// X and SWAP on qubits all below this (chunks of at most 64 amplitudes) and
-// on qubit 0 go through exchange_in_chunks (measured at 20 and 22 qubits:
-// x, cx and swap on qubits 0 and 1 take 0.4 to 0.8 of the run-wise time; from
-// runs of 2 amplitudes on, the run-wise swap_amplitudes is the faster).
-constexpr unsigned kChunkExchangeBits = 6;
+// Bit j of the result is bit positions[j] of value (the index of a basis state
+// of those qubits).
+inline index_t bits_at(index_t value, const std::vector<unsigned>& positions) {
+  index_t bits = 0;
+  for (std::size_t j = 0; j < positions.size(); ++j) bits |= ((value >> positions[j]) & 1) << j;
+  return bits;
+}
+
+// Gates whose qubits all lie below this act alike on every chunk of at most
+// 64 amplitudes.  X and SWAP among them that touch qubit 0 go through
+// exchange_in_chunks (measured at 20 and 22 qubits: x, cx and swap on qubits
+// 0 and 1 take 0.4 to 0.8 of the run-wise time; from runs of 2 amplitudes on,
+// the run-wise walk is the faster), controlled diagonals with runs under 8
+// amplitudes through a factor table of the chunk.
+constexpr unsigned kLowChunkBits = 6;
 
 // The same exchanges inside every chunk of 2^chunk_bits amplitudes: j and
 // j ^ flip wherever (j & mask) == value, from a list made once.  For gates on
@@ -177,6 +168,34 @@ void exchange_in_chunks(StateView<T> psi, unsigned chunk_bits, index_t flip, ind
   parallel_for(per_chunk, psi.size() >> chunk_bits, [&](index_t c) {
     std::complex<T>* x = data + (c << chunk_bits);
     for (const auto& [a, b] : pairs) std::swap(x[a], x[b]);
+  });
+}
+
+// Exchanges the amplitudes at offset_a and offset_b from every base whose
+// targets are 0 and whose controls are 1: X and SWAP, with any controls.
+template <typename T>
+void swap_amplitudes(StateView<T> psi, const std::vector<unsigned>& targets,
+                     const std::vector<unsigned>& controls, index_t offset_a, index_t offset_b,
+                     const Parallelism& par) {
+  const unsigned lowest = lowest_bit(targets, controls);
+  const unsigned highest = highest_bit(targets, controls);
+  if (lowest == 0 && highest < kLowChunkBits) {
+    const index_t control_mask = bit_mask(controls);
+    return exchange_in_chunks(psi, highest + 1, offset_a ^ offset_b,
+                              bit_mask(targets) | control_mask, control_mask | offset_a, par);
+  }
+  const IndexExpander expand(concat(targets, controls), controls);
+  auto* data = psi.data();
+  for_each_run(expand, psi.num_qubits(), lowest, par, [=](index_t base, index_t length) {
+    // As reals: a loop over std::complex swaps is not vectorised.
+    T* x = reinterpret_cast<T*>(data + base + offset_a);
+    T* y = reinterpret_cast<T*>(data + base + offset_b);
+#pragma omp simd
+    for (index_t j = 0; j < 2 * length; ++j) {
+      const T t = x[j];
+      x[j] = y[j];
+      y[j] = t;
+    }
   });
 }
 
@@ -198,7 +217,7 @@ void apply_diagonal_generic(StateView<T> psi, const std::vector<unsigned>& targe
   if (factors.empty()) return;
   const unsigned lowest = lowest_bit(targets, controls);
   const unsigned highest = highest_bit(targets, controls);
-  if (lowest < 3 && highest < kChunkExchangeBits) {
+  if (lowest < 3 && highest < kLowChunkBits) {
     // Runs of fewer than 8 amplitudes, all in the low bits: every chunk of
     // 2^(highest + 1) amplitudes takes the same factors, so one vectorised
     // sweep multiplies by a table of them (1 where the controls are not set).
@@ -207,8 +226,7 @@ void apply_diagonal_generic(StateView<T> psi, const std::vector<unsigned>& targe
     const index_t control_mask = bit_mask(controls);
     for (index_t j = 0; j < chunk; ++j) {
       if ((j & control_mask) != control_mask) continue;
-      std::size_t m = 0;
-      for (std::size_t t = 0; t < targets.size(); ++t) m |= ((j >> targets[t]) & 1) << t;
+      const index_t m = bits_at(j, targets);
       table_re[j] = d[m].real();
       table_im[j] = d[m].imag();
     }
@@ -277,25 +295,14 @@ std::vector<std::complex<T>> block_factors(unsigned num_qubits, unsigned low_bit
 template <typename T>
 void apply_flip(StateView<T> psi, unsigned target, const std::vector<unsigned>& controls,
                 const Parallelism& par) {
-  if (lowest_bit({target}, controls) == 0 && highest_bit({target}, controls) < kChunkExchangeBits) {
-    const index_t t = index_t{1} << target, c = bit_mask(controls);
-    return exchange_in_chunks(psi, highest_bit({target}, controls) + 1, t, t | c, c, par);
-  }
-  const IndexExpander expand(concat({target}, controls), controls);
-  swap_amplitudes(psi, expand, lowest_bit({target}, controls), 0, index_t{1} << target, par);
+  swap_amplitudes(psi, {target}, controls, 0, index_t{1} << target, par);
 }
 
 // Exchange of two qubits where every control is 1.
 template <typename T>
 void apply_swap(StateView<T> psi, unsigned a, unsigned b, const std::vector<unsigned>& controls,
                 const Parallelism& par) {
-  if (lowest_bit({a, b}, controls) == 0 && highest_bit({a, b}, controls) < kChunkExchangeBits) {
-    const index_t ab = bit_mask({a, b}), c = bit_mask(controls);
-    return exchange_in_chunks(psi, highest_bit({a, b}, controls) + 1, ab, ab | c,
-                              c | (index_t{1} << a), par);
-  }
-  const IndexExpander expand(concat({a, b}, controls), controls);
-  swap_amplitudes(psi, expand, lowest_bit({a, b}, controls), index_t{1} << a, index_t{1} << b, par);
+  swap_amplitudes(psi, {a, b}, controls, index_t{1} << a, index_t{1} << b, par);
 }
 
 // Tiles of at most 2^12 amplitudes: a tile and its partner (128 KiB in
@@ -383,9 +390,7 @@ void apply_swaps(StateView<T> psi, const std::vector<unsigned>& pairs, const Par
   const std::vector<index_t> rows = target_offsets(partners);
   const index_t stride = run + 64 / sizeof(C);
   auto buffer_index = [&](index_t offset) {
-    index_t row = 0;
-    for (std::size_t j = 0; j < partners.size(); ++j) row |= ((offset >> partners[j]) & 1) << j;
-    return row * stride + (offset & (run - 1));
+    return bits_at(offset, partners) * stride + (offset & (run - 1));
   };
   // The amplitude that lands at rows[r] + j comes from the partner tile's
   // buffer at row_source[r] + column_source[j].
