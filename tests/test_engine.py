@@ -14,7 +14,7 @@ from reference import (
     random_unitary,
     reference_statevector,
 )
-from svsim.engine import run_experiment
+from svsim.engine import memory_needed, run_experiment, state_bytes
 from svsim.gates import GATES
 
 TOLERANCE = {"double": 1e-10, "single": 1e-4}
@@ -471,6 +471,62 @@ def test_cache_blocked_runs_at_seventeen_qubits(precision, fusion):
     np.testing.assert_allclose(out.statevector, state, atol=TOLERANCE[precision], rtol=0)
     circuit.measure_all()
     assert run_experiment(circuit, shots=1, seed=1, fusion=fusion).method == "sampling"
+
+
+def qubit_ladder(num_qubits: int, seed: int, circuit: svsim.Circuit | None = None) -> svsim.Circuit:
+    """Qubits brought in one at a time, from the lowest up: on each new qubit
+    first a phase on its |0> (which scales every amplitude reached so far) or a
+    diagonal with a lower qubit, then gates among the qubits reached so far."""
+    rng = np.random.default_rng(seed)
+    qc = circuit if circuit is not None else svsim.Circuit(num_qubits)
+    qc.h(0)
+    for q in range(1, num_qubits):
+        low = int(rng.integers(q))
+        if q % 3 == 0:
+            qc.cp(rng.uniform(0, 2 * np.pi), low, q).rzz(rng.uniform(0, 2 * np.pi), low, q)
+        else:
+            qc.rz(rng.uniform(0, 2 * np.pi), q)
+        qc.cry(rng.uniform(0, 2 * np.pi), low, q)
+        a, b = (int(x) for x in rng.choice(q + 1, size=2, replace=False))
+        qc.cx(a, b).ry(rng.uniform(0, 2 * np.pi), int(rng.integers(q + 1)))
+    return qc
+
+
+@pytest.mark.parametrize("precision", ["double", "single"])
+@pytest.mark.parametrize("fusion", [True, False])
+def test_gates_reaching_new_qubits_one_at_a_time(precision, fusion):
+    # Gates run on the amplitudes of the qubits reached so far, across the
+    # cache-block size (15 qubits in double, 16 in single) and past it.
+    circuit = qubit_ladder(17, seed=4)
+    out = run_experiment(circuit, shots=0, seed=1, precision=precision, fusion=fusion)
+    np.testing.assert_allclose(
+        out.statevector, tensor_reference(circuit), atol=TOLERANCE[precision], rtol=0
+    )
+
+
+@pytest.mark.parametrize("keep_prefix", [True, False])
+def test_each_trajectory_reaches_its_qubits_again(keep_prefix):
+    # Shots after the first start from the state before the first measurement
+    # (a copy of it, or the circuit run again): what was reached then must be
+    # reached again.  The measured qubit is not reached yet, so it is surely 0
+    # and the final state is the ladders'.
+    n = 16
+    circuit = svsim.Circuit(n, 1)
+    qubit_ladder(8, seed=5, circuit=circuit)
+    circuit.measure(8, 0)
+    qubit_ladder(n, seed=6, circuit=circuit)
+    without_measure = svsim.Circuit(n)
+    qubit_ladder(8, seed=5, circuit=without_measure)
+    qubit_ladder(n, seed=6, circuit=without_measure)
+    shots = 3
+    limit = memory_needed(circuit, "double", shots) / (1 << 20)
+    limit += state_bytes(n, "double") / (1 << 20) * (1.5 if keep_prefix else 0.5)
+    out = run_experiment(circuit, shots=shots, seed=1, max_memory_mb=limit)
+    assert out.method == "trajectory"
+    assert (out.memory == 0).all()
+    np.testing.assert_allclose(
+        out.statevector, tensor_reference(without_measure), atol=1e-10, rtol=0
+    )
 
 
 @pytest.mark.parametrize("precision", ["double", "single"])

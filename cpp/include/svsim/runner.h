@@ -112,7 +112,7 @@ class Runner {
   RunOutput<T> run(const std::complex<double>* initial_state) {
     initial_state_ = initial_state;
     state_ = std::make_shared<StateVector<T>>(program_.num_qubits, par_);
-    load_initial_state(*state_);
+    start_from_zero_state();
     out_.final_state = state_;
     if (measurements_are_terminal(program_)) {
       run_sampling();
@@ -123,13 +123,34 @@ class Runner {
   }
 
  private:
-  void load_initial_state(StateVector<T>& psi) {
+  // The state_ holds |0...0> (or the initial state, when there is one).
+  void start_from_zero_state() {
+    active_qubits_ = 0;
     if (initial_state_ == nullptr) return;
     const std::complex<double>* source = initial_state_;
-    auto* data = psi.data();
-    parallel_for(par_, psi.size(), [=](index_t i) {
+    auto* data = state_->data();
+    parallel_for(par_, state_->size(), [=](index_t i) {
       data[i] = std::complex<T>(static_cast<T>(source[i].real()), static_cast<T>(source[i].imag()));
     });
+    active_qubits_ = program_.num_qubits;
+  }
+
+  // One more than the highest qubit the gate acts on.
+  static unsigned reach(const Op<T>& op) {
+    unsigned highest = highest_bit(op.targets, op.controls);
+    for (const DiagonalFactor<T>& factor : op.block_factors)
+      highest = std::max(highest, highest_bit(factor.targets, factor.controls));
+    return highest + 1;
+  }
+
+  // The amplitudes that gates must visit: those whose qubits from
+  // active_qubits_ up are all 0.  Every other amplitude is 0 until a gate acts
+  // on one of those qubits, and a gate on lower qubits keeps it 0.  A circuit
+  // that brings its qubits in one by one (a GHZ ladder, a state preparation)
+  // does work for the qubits it has reached, not for the whole state.
+  StateView<T> active_part(unsigned needed) {
+    active_qubits_ = std::max(active_qubits_, needed);
+    return StateView<T>(state_->data(), active_qubits_);
   }
 
   void check_cancel() const {
@@ -178,20 +199,26 @@ class Runner {
   // Returns the index after what it ran.
   std::size_t run_gates(std::size_t first, std::size_t end) {
     std::size_t last = first;
+    unsigned needed = active_qubits_;
     if (block_qubits_ < program_.num_qubits) {
-      while (last < end && acts_within_block(program_.ops[last])) ++last;
+      while (last < end && acts_within_block(program_.ops[last])) {
+        needed = std::max(needed, reach(program_.ops[last]));
+        ++last;
+      }
     }
-    if (last - first < 2) {
-      apply_gate(*state_, program_.ops[first], par_);
+    if (last - first < 2 || needed <= block_qubits_) {
+      const Op<T>& op = program_.ops[first];
+      apply_gate(active_part(reach(op)), op, par_);
       step_done();
       return first + 1;
     }
+    const StateView<T> active = active_part(needed);
     const index_t block = index_t{1} << block_qubits_;
     Parallelism per_block = par_;
     per_block.min_items = 1;
     const Parallelism serial{1, 0};
-    auto* data = state_->data();
-    parallel_for(per_block, state_->size() / block, [&](index_t b) {
+    auto* data = active.data();
+    parallel_for(per_block, active.size() / block, [&](index_t b) {
       if (control_.cancel_requested.load(std::memory_order_relaxed)) return;
       const StateView<T> part(data + b * block, block_qubits_);
       for (std::size_t i = first; i < last; ++i) apply_gate(part, program_.ops[i], serial);
@@ -314,6 +341,7 @@ class Runner {
     };
     run_prefix(true);
     std::unique_ptr<StateVector<T>> prefix_state;
+    const unsigned prefix_active_qubits = active_qubits_;
     if (keep_prefix) {
       prefix_state = std::make_unique<StateVector<T>>(program_.num_qubits, par_);
       prefix_state->copy_from(*state_, par_);
@@ -326,9 +354,10 @@ class Runner {
       if (s > 0) {
         if (prefix_state) {
           state_->copy_from(*prefix_state, par_);
+          active_qubits_ = prefix_active_qubits;
         } else {
           state_->set_zero_state(par_);
-          load_initial_state(*state_);
+          start_from_zero_state();
           run_prefix(false);
         }
       }
@@ -351,7 +380,7 @@ class Runner {
           } else if (op.kind == OpKind::Reset) {
             reset_qubit(*state_, op.targets[0], rng_, par_);
           } else {
-            apply_gate(*state_, op, par_);
+            apply_gate(active_part(reach(op)), op, par_);
           }
         }
         step_done();
@@ -367,6 +396,7 @@ class Runner {
   const std::complex<double>* initial_state_ = nullptr;
   std::shared_ptr<StateVector<T>> state_;
   std::int64_t last_state_change_;
+  unsigned active_qubits_ = 0;  // see active_part
   // Blocks of 2^block_qubits_ amplitudes, 512 KiB, stay in a core's L2 cache.
   const unsigned block_qubits_ = sizeof(T) == 8 ? 15 : 16;
   RunOutput<T> out_;
