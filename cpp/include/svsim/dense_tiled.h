@@ -1,8 +1,8 @@
-// The compute-bound kernels: dense k-qubit gates (the ones fusion makes hot),
-// one-qubit gates and diagonals.  The dense kernel works on tiles of B loop
-// indices, split into real and imaginary parts and multiplied with the matrix
-// vectorised across the tile; vectorising across loop indices rather than
-// across the matrix works for any target qubits, low ones included.
+// The kernels whose speed is that of the vector instructions: dense k-qubit
+// gates (the ones fusion makes hot), one-qubit gates, diagonals and exchanges.  The dense kernel
+// works on tiles of B loop indices, split into real and imaginary parts and multiplied with the
+// matrix vectorised across the tile; vectorising across loop indices rather than across the matrix
+// works for any target qubits, low ones included.
 //
 // This file is included several times, each time inside a different
 // `namespace svsim::isa_...` and `#pragma GCC target`; it has no include guard
@@ -398,6 +398,70 @@ bool dense_low_dispatch(std::complex<T>* state, unsigned k, unsigned low_mask, i
   } else {
     return false;
   }
+}
+
+// Exchanges of amplitudes (X and SWAP with any controls) only move data, but
+// in cache their speed is that of the vector moves: AVX-512 moves four
+// amplitudes where SSE2 moves one.
+
+// For each chunk of 2^chunk_bits amplitudes that `chunks` yields, exchanges
+// the Run amplitudes at offset a with those at offset b for every (a, b) in
+// `pairs` (offsets from the chunk; b may lie beyond it).  Run is a constant so
+// that each exchange compiles to a few vector moves.
+template <index_t Run, typename T>
+void exchange_runs(std::complex<T>* state, index_t count, const IndexExpander& chunks,
+                   unsigned chunk_bits, const std::vector<std::pair<index_t, index_t>>& pairs,
+                   const Parallelism& par) {
+  Parallelism per_chunk = par;
+  per_chunk.min_items = std::max<index_t>(1, par.min_items >> chunk_bits);
+  parallel_for(per_chunk, count, [&](index_t c) {
+    std::complex<T>* chunk = state + chunks(c << chunk_bits);
+    for (const auto& [a, b] : pairs) {
+      T* x = reinterpret_cast<T*>(chunk + a);
+      T* y = reinterpret_cast<T*>(chunk + b);
+#pragma omp simd
+      for (index_t j = 0; j < 2 * Run; ++j) {
+        const T t = x[j];
+        x[j] = y[j];
+        y[j] = t;
+      }
+    }
+  });
+}
+
+// exchange_runs for runs of 2^run_bits amplitudes, run_bits < 6.
+template <typename T>
+void exchange_runs_dispatch(std::complex<T>* state, unsigned run_bits, index_t count,
+                            const IndexExpander& chunks, unsigned chunk_bits,
+                            const std::vector<std::pair<index_t, index_t>>& pairs,
+                            const Parallelism& par) {
+  switch (run_bits) {
+    case 0: return exchange_runs<1>(state, count, chunks, chunk_bits, pairs, par);
+    case 1: return exchange_runs<2>(state, count, chunks, chunk_bits, pairs, par);
+    case 2: return exchange_runs<4>(state, count, chunks, chunk_bits, pairs, par);
+    case 3: return exchange_runs<8>(state, count, chunks, chunk_bits, pairs, par);
+    case 4: return exchange_runs<16>(state, count, chunks, chunk_bits, pairs, par);
+    default: return exchange_runs<32>(state, count, chunks, chunk_bits, pairs, par);
+  }
+}
+
+// Exchanges the runs of 2^run_bits amplitudes at offset_a and offset_b from
+// every base that `expand` yields.
+template <typename T>
+void exchange_long_runs(std::complex<T>* state, unsigned num_qubits, const IndexExpander& expand,
+                        unsigned run_bits, index_t offset_a, index_t offset_b,
+                        const Parallelism& par) {
+  for_each_run(expand, num_qubits, run_bits, par, [=](index_t base, index_t length) {
+    // As reals: a loop over std::complex swaps is not vectorised.
+    T* x = reinterpret_cast<T*>(state + base + offset_a);
+    T* y = reinterpret_cast<T*>(state + base + offset_b);
+#pragma omp simd
+    for (index_t j = 0; j < 2 * length; ++j) {
+      const T t = x[j];
+      x[j] = y[j];
+      y[j] = t;
+    }
+  });
 }
 
 // Calls body(begin, end) on consecutive chunks of [0, count) that the threads share.

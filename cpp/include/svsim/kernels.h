@@ -145,59 +145,11 @@ inline index_t bits_at(index_t value, const std::vector<unsigned>& positions) {
 }
 
 // Gates whose qubits all lie below this act alike on every chunk of at most
-// 64 amplitudes.  X and SWAP among them that touch qubit 0 go through
-// exchange_in_chunks (measured at 20 and 22 qubits: x, cx and swap on qubits
-// 0 and 1 take 0.4 to 0.8 of the run-wise time; from runs of 2 amplitudes on,
-// the run-wise walk is the faster), controlled diagonals with runs under 8
-// amplitudes through a factor table of the chunk.
+// 64 amplitudes.  X and SWAP with a qubit below it exchange runs of fewer than
+// 64 amplitudes, which swap_amplitudes walks chunk by chunk; controlled
+// diagonals with runs under 8 amplitudes and all qubits below it go through a
+// factor table of the chunk.
 constexpr unsigned kLowChunkBits = 6;
-
-// The same exchanges inside every chunk of 2^chunk_bits amplitudes: j and
-// j ^ flip wherever (j & mask) == value, from a list made once.  For gates on
-// qubit 0, whose runs of one amplitude swap_amplitudes would visit one by one.
-template <typename T>
-void exchange_in_chunks(StateView<T> psi, unsigned chunk_bits, index_t flip, index_t mask,
-                        index_t value, const Parallelism& par) {
-  std::vector<std::pair<unsigned, unsigned>> pairs;
-  for (index_t j = 0; j < (index_t{1} << chunk_bits); ++j) {
-    if ((j & mask) == value) pairs.emplace_back(j, j ^ flip);
-  }
-  Parallelism per_chunk = par;
-  per_chunk.min_items = std::max<index_t>(1, par.min_items >> chunk_bits);
-  auto* data = psi.data();
-  parallel_for(per_chunk, psi.size() >> chunk_bits, [&](index_t c) {
-    std::complex<T>* x = data + (c << chunk_bits);
-    for (const auto& [a, b] : pairs) std::swap(x[a], x[b]);
-  });
-}
-
-// Exchanges the amplitudes at offset_a and offset_b from every base whose
-// targets are 0 and whose controls are 1: X and SWAP, with any controls.
-template <typename T>
-void swap_amplitudes(StateView<T> psi, const std::vector<unsigned>& targets,
-                     const std::vector<unsigned>& controls, index_t offset_a, index_t offset_b,
-                     const Parallelism& par) {
-  const unsigned lowest = lowest_bit(targets, controls);
-  const unsigned highest = highest_bit(targets, controls);
-  if (lowest == 0 && highest < kLowChunkBits) {
-    const index_t control_mask = bit_mask(controls);
-    return exchange_in_chunks(psi, highest + 1, offset_a ^ offset_b,
-                              bit_mask(targets) | control_mask, control_mask | offset_a, par);
-  }
-  const IndexExpander expand(concat(targets, controls), controls);
-  auto* data = psi.data();
-  for_each_run(expand, psi.num_qubits(), lowest, par, [=](index_t base, index_t length) {
-    // As reals: a loop over std::complex swaps is not vectorised.
-    T* x = reinterpret_cast<T*>(data + base + offset_a);
-    T* y = reinterpret_cast<T*>(data + base + offset_b);
-#pragma omp simd
-    for (index_t j = 0; j < 2 * length; ++j) {
-      const T t = x[j];
-      x[j] = y[j];
-      y[j] = t;
-    }
-  });
-}
 
 // A diagonal on k targets (k may be 0), for any targets and controls.  It
 // walks runs of consecutive amplitudes and skips the factors that are 1 (a
@@ -289,20 +241,6 @@ std::vector<std::complex<T>> block_factors(unsigned num_qubits, unsigned low_bit
     }
   }
   return product;
-}
-
-// X on one target where every control is 1: a swap of amplitude pairs.
-template <typename T>
-void apply_flip(StateView<T> psi, unsigned target, const std::vector<unsigned>& controls,
-                const Parallelism& par) {
-  swap_amplitudes(psi, {target}, controls, 0, index_t{1} << target, par);
-}
-
-// Exchange of two qubits where every control is 1.
-template <typename T>
-void apply_swap(StateView<T> psi, unsigned a, unsigned b, const std::vector<unsigned>& controls,
-                const Parallelism& par) {
-  swap_amplitudes(psi, {a, b}, controls, index_t{1} << a, index_t{1} << b, par);
 }
 
 // Tiles of at most 2^12 amplitudes: a tile and its partner (128 KiB in

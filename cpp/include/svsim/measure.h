@@ -13,6 +13,7 @@
 #include "kernels.h"
 #include "parallel.h"
 #include "random.h"
+#include "simd.h"
 #include "state.h"
 
 namespace svsim {

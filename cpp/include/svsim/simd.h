@@ -218,6 +218,54 @@ void apply_diagonal(StateView<T> psi, const std::vector<unsigned>& targets,
   SVSIM_DISPATCH(wide_diagonal, psi.data(), psi.num_qubits(), targets, d, per_block.data(), par)
 }
 
+// Exchanges the amplitudes at offset_a and offset_b from every base whose
+// targets are 0 and whose controls are 1: X and SWAP, with any controls.
+template <typename T>
+void swap_amplitudes(StateView<T> psi, const std::vector<unsigned>& targets,
+                     const std::vector<unsigned>& controls, index_t offset_a, index_t offset_b,
+                     const Parallelism& par) {
+  const unsigned lowest = lowest_bit(targets, controls);
+  const unsigned chunk_bits = std::min(kLowChunkBits, psi.num_qubits());
+  if (lowest >= chunk_bits) {
+    const IndexExpander expand(concat(targets, controls), controls);
+    SVSIM_DISPATCH(exchange_long_runs, psi.data(), psi.num_qubits(), expand, lowest, offset_a,
+                   offset_b, par)
+  }
+  // Runs of 2^lowest amplitudes, too short to walk one by one: the qubits
+  // below chunk_bits fix which runs of a chunk take part, the others which chunks.
+  std::vector<unsigned> high_fixed, high_controls;
+  index_t low_mask = 0, low_value = 0;
+  for (unsigned q : concat(targets, controls)) {
+    if (q >= chunk_bits) high_fixed.push_back(q);
+    if (q < chunk_bits) low_mask |= index_t{1} << q;
+  }
+  for (unsigned c : controls) {
+    if (c >= chunk_bits) high_controls.push_back(c);
+    if (c < chunk_bits) low_value |= index_t{1} << c;
+  }
+  const IndexExpander chunks(high_fixed, high_controls);
+  std::vector<std::pair<index_t, index_t>> pairs;
+  for (index_t j = 0; j < (index_t{1} << chunk_bits); j += index_t{1} << lowest) {
+    if ((j & low_mask) == low_value) pairs.emplace_back(j + offset_a, j + offset_b);
+  }
+  const index_t count = outer_count(psi.num_qubits() - chunk_bits, chunks);
+  SVSIM_DISPATCH(exchange_runs_dispatch, psi.data(), lowest, count, chunks, chunk_bits, pairs, par)
+}
+
+// X on one target where every control is 1: a swap of amplitude pairs.
+template <typename T>
+void apply_flip(StateView<T> psi, unsigned target, const std::vector<unsigned>& controls,
+                const Parallelism& par) {
+  swap_amplitudes(psi, {target}, controls, 0, index_t{1} << target, par);
+}
+
+// Exchange of two qubits where every control is 1.
+template <typename T>
+void apply_swap(StateView<T> psi, unsigned a, unsigned b, const std::vector<unsigned>& controls,
+                const Parallelism& par) {
+  swap_amplitudes(psi, {a, b}, controls, index_t{1} << a, index_t{1} << b, par);
+}
+
 // A dense 2^k x 2^k matrix (Qiskit order: target j is bit j of the row index)
 // on k targets, where every control is 1.
 template <typename T>
