@@ -39,26 +39,43 @@ std::uint64_t qubit_mask(const Op<T>& op) {
   return mask;
 }
 
-// Relative time of a dense gate on k qubits, in sweeps of a one-qubit gate
-// over a state in memory, measured at 24 and 26 qubits on AVX-512 in both
-// precisions (bench/RESULTS.md).  Up to 2 qubits a gate costs about one
-// sweep of memory; from 3 on it is bound by arithmetic, which doubles with
-// each qubit and is shared by the threads while the memory bandwidth is not,
-// so wide gates cost relatively less on more threads.
-inline double dense_cost(unsigned k, unsigned threads) {
-  static constexpr double one_thread[] = {1.0, 1.0, 1.35, 2.7, 5.0, 9.5};
-  static constexpr double more_threads[] = {1.0, 1.0, 1.0, 1.7, 3.2, 5.8};
-  if (k > 5) return 1e9;
-  return threads > 1 ? more_threads[k] : one_thread[k];
+// Relative times of gates, in sweeps of a one-qubit gate over the same state.
+struct SweepCosts {
+  double dense[6];     // a dense gate on k qubits
+  double permutation;  // X or SWAP; with controls, like any gate, 0.6 of it
+};
+
+// A state in memory, measured at 24 and 26 qubits on AVX-512 in both
+// precisions (bench/RESULTS.md).  Up to 2 qubits a gate costs about one sweep
+// of memory; from 3 on it is bound by arithmetic, which doubles with each
+// qubit and is shared by the threads while the memory bandwidth is not, so
+// wide gates cost relatively less on more threads.
+constexpr SweepCosts kInMemoryOneThread{{1.0, 1.0, 1.35, 2.7, 5.0, 9.5}, 0.8};
+constexpr SweepCosts kInMemoryThreads{{1.0, 1.0, 1.0, 1.7, 3.2, 5.8}, 0.8};
+// A state of at most kCacheResidentBytes stays in the last-level cache from
+// one sweep to the next, so arithmetic decides on any number of threads and
+// an exchange costs a fraction of a one-qubit gate.  Measured at 18 and 20
+// qubits in both precisions on 1 and 2 threads: dense k = 2..5 took 1.4-1.7,
+// 2.8-3.4, 5.8-7.3 and 10-14.5 sweeps, cx 0.18-0.3.
+constexpr SweepCosts kInCache{{1.0, 1.0, 1.5, 3.1, 6.5, 13.0}, 0.45};
+constexpr std::size_t kCacheResidentBytes = std::size_t{16} << 20;
+
+inline const SweepCosts& sweep_costs(std::size_t state_bytes, unsigned threads) {
+  if (state_bytes <= kCacheResidentBytes) return kInCache;
+  return threads > 1 ? kInMemoryThreads : kInMemoryOneThread;
+}
+
+inline double dense_cost(unsigned k, const SweepCosts& costs) {
+  return k > 5 ? 1e9 : costs.dense[k];
 }
 
 template <typename T>
-double sweep_cost(const Op<T>& op, unsigned threads) {
+double sweep_cost(const Op<T>& op, const SweepCosts& costs) {
   double cost;
   switch (op.kind) {
-    case OpKind::Dense: cost = dense_cost(static_cast<unsigned>(op.targets.size()), threads); break;
+    case OpKind::Dense: cost = dense_cost(static_cast<unsigned>(op.targets.size()), costs); break;
     case OpKind::Diagonal: cost = 1.0; break;
-    default: cost = 0.8; break;
+    default: cost = costs.permutation; break;
   }
   return op.controls.empty() ? cost : 0.6 * cost;
 }
@@ -68,11 +85,11 @@ double sweep_cost(const Op<T>& op, unsigned threads) {
 // tiles).  Measured at 20 qubits on one thread: about a 2-qubit gate's cost,
 // plus 30% of it per target over 2 for the wider tiles (at 22 and 24 qubits
 // on two threads a fifth fused chains of cx that ran faster apart).
-inline double sparse_dense_cost(unsigned k, unsigned row_entries, unsigned threads) {
+inline double sparse_dense_cost(unsigned k, unsigned row_entries, const SweepCosts& costs) {
   const unsigned work = isa_baseline::dense_row_work(1u << k, row_entries);
-  if (work == 1u << k) return dense_cost(k, threads);
+  if (work == 1u << k) return dense_cost(k, costs);
   const unsigned work_qubits = static_cast<unsigned>(__builtin_ctz(work));
-  return dense_cost(std::max(work_qubits, 2u), threads) * (1.0 + 0.3 * (k - 2));
+  return dense_cost(std::max(work_qubits, 2u), costs) * (1.0 + 0.3 * (k - 2));
 }
 
 inline std::vector<unsigned> mask_to_qubits(std::uint64_t mask) {
@@ -247,14 +264,14 @@ constexpr std::uint64_t kLowQubits = (std::uint64_t{1} << kDiagonalBlockBits) - 
 template <typename T>
 Block<T> grow_block(const std::vector<Op<T>>& ops, const std::vector<std::size_t>& remaining,
                     const std::vector<bool>& taken, std::size_t first, unsigned limit,
-                    const FusionOptions& options) {
+                    const FusionOptions& options, const SweepCosts& costs) {
   const Op<T>& head = ops[remaining[first]];
   Block<T> block;
   block.indices.push_back(remaining[first]);
   block.mask = qubit_mask(head);
   block.table_mask = block.mask & kLowQubits ? block.mask : 0;
   block.diagonal = head.kind == OpKind::Diagonal;
-  block.separate_cost = sweep_cost(head, options.threads);
+  block.separate_cost = sweep_cost(head, costs);
   block.reach.apply(head);
   block.only_swaps = head.kind == OpKind::Swap;
   std::uint64_t blocked = 0;
@@ -281,7 +298,7 @@ Block<T> grow_block(const std::vector<Op<T>>& ops, const std::vector<std::size_t
       block.mask |= mask;
       if (mask & kLowQubits) block.table_mask |= mask;
       block.diagonal = still_diagonal;
-      block.separate_cost += sweep_cost(ops[i], options.threads);
+      block.separate_cost += sweep_cost(ops[i], costs);
       block.reach.apply(ops[i]);
       block.only_swaps = block.only_swaps && ops[i].kind == OpKind::Swap;
     } else {
@@ -294,9 +311,9 @@ Block<T> grow_block(const std::vector<Op<T>>& ops, const std::vector<std::size_t
   if (block.diagonal) {
     block.fused_cost = 1.0;
   } else if (contiguous && block.reach.tracked) {
-    block.fused_cost = sparse_dense_cost(k, block.reach.row_entries(), options.threads);
+    block.fused_cost = sparse_dense_cost(k, block.reach.row_entries(), costs);
   } else {
-    block.fused_cost = dense_cost(k, options.threads);
+    block.fused_cost = dense_cost(k, costs);
   }
   return block;
 }
@@ -337,7 +354,7 @@ Op<T> fuse_block(const std::vector<Op<T>>& ops, const Block<T>& block,
 
 template <typename T>
 void fuse_segment(const std::vector<Op<T>>& ops, std::size_t begin, std::size_t end,
-                  const FusionOptions& options, std::vector<Op<T>>& out) {
+                  const FusionOptions& options, const SweepCosts& costs, std::vector<Op<T>>& out) {
   std::vector<std::size_t> remaining;
   for (std::size_t i = begin; i < end; ++i) remaining.push_back(i);
   std::vector<bool> taken(ops.size(), false);
@@ -350,7 +367,7 @@ void fuse_segment(const std::vector<Op<T>>& ops, std::size_t begin, std::size_t 
     const unsigned head_width =
         static_cast<unsigned>(__builtin_popcountll(qubit_mask(ops[remaining[first]])));
     for (unsigned limit = std::max(1u, head_width); limit <= options.max_dense_qubits; ++limit) {
-      Block<T> block = grow_block(ops, remaining, taken, first, limit, options);
+      Block<T> block = grow_block(ops, remaining, taken, first, limit, options, costs);
       const double ratio = block.fused_cost / block.separate_cost;
       if (block.indices.size() > 1 && !block.only_swaps && ratio < best_ratio) {
         best_ratio = ratio;
@@ -408,6 +425,9 @@ Program<T> fuse_program(const Program<T>& program, const FusionOptions& options)
   if (!options.enabled || program.num_qubits < options.min_qubits || program.num_qubits > 64) {
     return program;
   }
+  const std::size_t state_bytes =
+      program.num_qubits < 48 ? sizeof(std::complex<T>) << program.num_qubits : SIZE_MAX;
+  const fusion_detail::SweepCosts& costs = fusion_detail::sweep_costs(state_bytes, options.threads);
   Program<T> fused = program;
   fused.ops.clear();
   std::size_t segment = 0;
@@ -415,7 +435,7 @@ Program<T> fuse_program(const Program<T>& program, const FusionOptions& options)
     const bool boundary =
         i == program.ops.size() || !program.ops[i].is_gate() || program.ops[i].is_conditional();
     if (!boundary) continue;
-    fusion_detail::fuse_segment(program.ops, segment, i, options, fused.ops);
+    fusion_detail::fuse_segment(program.ops, segment, i, options, costs, fused.ops);
     if (i < program.ops.size()) fused.ops.push_back(program.ops[i]);
     segment = i + 1;
   }
