@@ -233,7 +233,9 @@ class BasicSimulator:
             own = self._executor if self._owns_executor else None
         jobs = outstanding_jobs(self)
         if cancel_jobs:
-            for job in jobs:
+            # Newest first: a job that stops hands the worker to the next one
+            # queued, which could run to its end before its own cancel.
+            for job in reversed(jobs):
                 job.cancel()
         for job in jobs:
             job._wait_final(None)

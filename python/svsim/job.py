@@ -147,7 +147,8 @@ class JobControl:
 # ---------------------------------------------------------------- registry
 
 _registry_lock = threading.Lock()
-_outstanding: set[BasicProviderJob] = set()  # submitted, not yet final
+# Submitted, not yet final; in the order of submission (a dict keeps it).
+_outstanding: dict[BasicProviderJob, None] = {}
 _executors: weakref.WeakSet[DaemonThreadExecutor] = weakref.WeakSet()  # for the exit hook
 
 
@@ -294,7 +295,7 @@ def _fallback_executor() -> DaemonThreadExecutor:
 
 
 def outstanding_jobs(backend: Any = None) -> list[BasicProviderJob]:
-    """The jobs submitted and not yet final (of ``backend`` only, if given)."""
+    """The jobs submitted and not yet final (of ``backend`` only, if given), oldest first."""
     with _registry_lock:
         jobs = list(_outstanding)
     if backend is not None:
@@ -460,7 +461,7 @@ class BasicProviderJob:
                 )
             self._status = JobStatus.QUEUED
             with _registry_lock:
-                _outstanding.add(self)
+                _outstanding[self] = None
             work = self._work
         executor = self._executor or getattr(self._backend, "executor", None)
         if executor is None:
@@ -531,7 +532,7 @@ class BasicProviderJob:
         self._work = None  # drop the circuits and any initial state
         self._cond.notify_all()
         with _registry_lock:
-            _outstanding.discard(self)
+            _outstanding.pop(self, None)
 
     def _future_done(self, future: Future) -> None:
         """End a job whose future finished without running it (a cancelled or failed
