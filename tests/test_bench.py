@@ -209,3 +209,17 @@ def test_families_are_deterministic_and_well_formed():
         assert np.allclose(u @ u.conj().T, np.eye(4))
         assert np.isclose(np.linalg.det(u), 1)
     assert C.micro_targets(10) == [0, 1, 5, 9]
+
+
+def test_gate_microbenchmarks_work_on_the_whole_state():
+    # svsim skips the amplitudes of qubits no gate has reached: a microbenchmark
+    # of a gate on qubit 0 of a fresh state would time almost nothing.  The
+    # empty circuit starts the same way, so the difference is the gates alone.
+    n = 12
+    for gate in ("empty", "h", "cx", "u2q"):
+        spec = C.micro_spec(gate, 0, n, 10 if gate != "empty" else 0)
+        assert spec.ops[0].name == "h" and spec.ops[0].qubits == (n - 1,)
+        assert len(spec.ops) == 1 + spec.meta["reps"]
+        assert all(n - 1 not in op.qubits for op in spec.ops[1:])
+    fresh = C.micro_spec("h", 0, n, 1, reach_all=False)
+    assert [(op.name, op.qubits) for op in fresh.ops] == [("h", (0,))]

@@ -186,16 +186,21 @@ def _partner(target: int, num_qubits: int) -> int:
     return target + 1 if target + 1 < num_qubits else target - 1
 
 
-def micro_spec(gate: str, target: int, num_qubits: int, reps: int) -> Spec:
+def micro_spec(gate: str, target: int, num_qubits: int, reps: int, reach_all: bool = True) -> Spec:
     """``reps`` copies of ``gate`` on ``target`` (two-qubit gates pair it with a neighbour).
 
-    ``gate == "empty"`` gives the empty circuit: allocation and start-up alone,
+    With ``reach_all`` the circuit starts with an H on the top qubit: svsim
+    works only on the amplitudes of the qubits that gates have reached, so
+    gates on low qubits of a fresh state would cost it next to nothing.  (A
+    simulator that cannot turn fusion off would fold that H into the gate.)
+    ``gate == "empty"`` gives the start alone, with allocation and start-up,
     which the per-gate figure subtracts.
     """
     rng = _rng("micro-" + gate, num_qubits, target)
     p = _partner(target, num_qubits)
+    start = (Op("h", (num_qubits - 1,)),) if reach_all else ()
     if gate == "empty":
-        return Spec("micro", num_qubits, (), label="empty", meta={"gate": "empty", "reps": 0})
+        return Spec("micro", num_qubits, start, label="empty", meta={"gate": "empty", "reps": 0})
     if gate == "h":
         op = Op("h", (target,))
     elif gate == "x":
@@ -217,7 +222,7 @@ def micro_spec(gate: str, target: int, num_qubits: int, reps: int) -> Spec:
     return Spec(
         "micro",
         num_qubits,
-        (op,) * reps,
+        start + (op,) * reps,
         label=f"{gate}@q{target}",
         meta={"gate": gate, "target": target, "reps": reps, "two_qubit": gate in _TWO_QUBIT},
     )

@@ -605,8 +605,8 @@ class _Worker:
                 self.note("micro", f"n={n} skipped: {why}", n=n)
                 continue
             medians = []
-            specs = [C.micro_spec("empty", 0, n, 0)] + [
-                C.micro_spec(gate, target, n, reps)
+            specs = [C.micro_spec("empty", 0, n, 0, reach_all=fusion_off)] + [
+                C.micro_spec(gate, target, n, reps, reach_all=fusion_off)
                 for gate in self.config.micro_gates
                 for target in C.micro_targets(n)
             ]
