@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import os
 import resource
 
 import numpy as np
@@ -629,6 +630,10 @@ def test_swap_sweep_of_a_state_larger_than_the_cache(precision, num_qubits):
     )
 
 
+@pytest.mark.skipif(
+    "libasan" in os.environ.get("LD_PRELOAD", ""),
+    reason="under AddressSanitizer every allocation also faults in shadow memory",
+)
 def test_a_freed_state_is_reused_by_the_next_one_of_its_size():
     # A fresh 32 MiB state costs 16 huge-page faults or 8192 small ones; the
     # buffer kept from the last run costs none.  The circuit's fused gates

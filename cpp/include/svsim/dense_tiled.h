@@ -416,6 +416,18 @@ bool dense_low_dispatch(std::complex<T>* state, unsigned k, unsigned low_mask, i
 // in cache their speed is that of the vector moves: AVX-512 moves four
 // amplitudes where SSE2 moves one.
 
+// x[j] <-> y[j] for j < count, as reals: a loop over std::complex swaps is not
+// vectorised.
+template <typename T>
+inline void exchange_reals(T* x, T* y, index_t count) {
+#pragma omp simd
+  for (index_t j = 0; j < count; ++j) {
+    const T t = x[j];
+    x[j] = y[j];
+    y[j] = t;
+  }
+}
+
 // For each chunk of 2^chunk_bits amplitudes that `chunks` yields, exchanges
 // the Run amplitudes at offset a with those at offset b for every (a, b) in
 // `pairs` (offsets from the chunk; b may lie beyond it).  Run is a constant so
@@ -429,14 +441,7 @@ void exchange_runs(std::complex<T>* state, index_t count, const IndexExpander& c
   parallel_for(per_chunk, count, [&](index_t c) {
     std::complex<T>* chunk = state + chunks(c << chunk_bits);
     for (const auto& [a, b] : pairs) {
-      T* x = reinterpret_cast<T*>(chunk + a);
-      T* y = reinterpret_cast<T*>(chunk + b);
-#pragma omp simd
-      for (index_t j = 0; j < 2 * Run; ++j) {
-        const T t = x[j];
-        x[j] = y[j];
-        y[j] = t;
-      }
+      exchange_reals(reinterpret_cast<T*>(chunk + a), reinterpret_cast<T*>(chunk + b), 2 * Run);
     }
   });
 }
@@ -464,15 +469,8 @@ void exchange_long_runs(std::complex<T>* state, unsigned num_qubits, const Index
                         unsigned run_bits, index_t offset_a, index_t offset_b,
                         const Parallelism& par) {
   for_each_run(expand, num_qubits, run_bits, par, [=](index_t base, index_t length) {
-    // As reals: a loop over std::complex swaps is not vectorised.
-    T* x = reinterpret_cast<T*>(state + base + offset_a);
-    T* y = reinterpret_cast<T*>(state + base + offset_b);
-#pragma omp simd
-    for (index_t j = 0; j < 2 * length; ++j) {
-      const T t = x[j];
-      x[j] = y[j];
-      y[j] = t;
-    }
+    exchange_reals(reinterpret_cast<T*>(state + base + offset_a),
+                   reinterpret_cast<T*>(state + base + offset_b), 2 * length);
   });
 }
 
