@@ -5,6 +5,8 @@ from __future__ import annotations
 import itertools
 import os
 import resource
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -85,6 +87,21 @@ def test_every_gate_on_every_placement(name, precision):
                 )
 
 
+def check_unitary(matrix, qubits, num_qubits, precision, rng, what="unitary"):
+    """``matrix`` on ``qubits`` of a random state: the kernel against the reference."""
+    circuit = svsim.Circuit(num_qubits).unitary(matrix, [int(q) for q in qubits])
+    psi = random_state(num_qubits, rng)
+    if precision == "single":
+        psi = psi.astype(np.complex64)
+    np.testing.assert_allclose(
+        final_state(circuit, precision, initial=psi),
+        reference_statevector(circuit, psi.astype(np.complex128)),
+        atol=TOLERANCE[precision],
+        rtol=0,
+        err_msg=f"{precision} {what} on {list(qubits)} of {num_qubits}",
+    )
+
+
 @pytest.mark.parametrize("precision", ["double", "single"])
 @pytest.mark.parametrize("width", [1, 2, 3, 4, 5, 6])
 def test_dense_unitary_of_every_width(width, precision):
@@ -93,17 +110,41 @@ def test_dense_unitary_of_every_width(width, precision):
     rng = np.random.default_rng(width)
     for num_qubits in range(width, 10):
         for qubits in placements(num_qubits, width, rng, limit=24):
-            circuit = svsim.Circuit(num_qubits).unitary(random_unitary(width, rng), list(qubits))
-            psi = random_state(num_qubits, rng)
-            if precision == "single":
-                psi = psi.astype(np.complex64)
-            np.testing.assert_allclose(
-                final_state(circuit, precision, initial=psi),
-                reference_statevector(circuit, psi.astype(np.complex128)),
-                atol=TOLERANCE[precision],
-                rtol=0,
-                err_msg=f"{precision} unitary on {qubits} of {num_qubits}",
-            )
+            check_unitary(random_unitary(width, rng), qubits, num_qubits, precision, rng)
+
+
+@pytest.mark.parametrize("precision", ["double", "single"])
+@pytest.mark.parametrize("width", [2, 3, 4, 5])
+def test_dense_unitaries_above_the_low_bits(width, precision):
+    # Random placements rarely leave the lowest 5 qubits free, which is when
+    # the kernel loads whole vectors of amplitudes and computes several rows
+    # of the matrix at once (how many depends on the width).
+    rng = np.random.default_rng(20 + width)
+    num_qubits = width + 7
+    for _ in range(4):
+        qubits = [int(q) for q in rng.permutation(np.arange(5, num_qubits))[:width]]
+        check_unitary(random_unitary(width, rng), qubits, num_qubits, precision, rng)
+
+
+KERNEL_TESTS = "dense_unitar or sparse_unitaries or every_gate"
+
+
+@pytest.mark.parametrize("isa", ["avx2", "none"])
+def test_kernels_of_every_instruction_set(isa):
+    # The kernels are compiled for AVX-512, AVX2 and the baseline CPU and one
+    # is picked at run time; SVSIM_ISA narrows the pick, so that the kernel
+    # tests also check the paths this CPU would not take.
+    env = {**os.environ, "SVSIM_ISA": isa}
+    probe = [sys.executable, "-c", "import svsim._core as c; print(c.build_info()['simd'])"]
+    chosen = subprocess.run(probe, env=env, capture_output=True, text=True, check=True)
+    if chosen.stdout.strip() != isa:
+        pytest.skip(f"this CPU runs the {chosen.stdout.strip()!r} kernels, not {isa!r}")
+    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", __file__]
+    result = subprocess.run(
+        [*command, "-k", KERNEL_TESTS], env=env, capture_output=True, text=True, timeout=900
+    )
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+    assert " passed" in result.stdout
 
 
 def sparse_unitary(width: int, block_width: int, rng: np.random.Generator) -> np.ndarray:
@@ -128,15 +169,8 @@ def test_sparse_unitaries(width, precision):
     for block_width in range(0, width):
         for qubits in [high, *placements(num_qubits, width, rng, limit=6)]:
             matrix = sparse_unitary(width, block_width, rng)
-            circuit = svsim.Circuit(num_qubits).unitary(matrix, list(qubits))
-            psi = random_state(num_qubits, rng)
-            np.testing.assert_allclose(
-                final_state(circuit, precision, initial=psi),
-                reference_statevector(circuit, psi),
-                atol=TOLERANCE[precision],
-                rtol=0,
-                err_msg=f"{precision} {block_width}-qubit blocks on {qubits} of {num_qubits}",
-            )
+            what = f"{block_width}-qubit blocks"
+            check_unitary(matrix, qubits, num_qubits, precision, rng, what)
 
 
 @pytest.mark.parametrize("precision", ["double", "single"])

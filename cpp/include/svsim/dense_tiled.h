@@ -8,51 +8,102 @@
 // `namespace svsim::isa_...` and `#pragma GCC target`; it has no include guard
 // on purpose.
 
-// Row r of the product over NZ of the row's entries: y[b] = sum_n m[r][c_n] *
-// x[c_n][b] for the B columns of a tile, c_n = column(n).  Written with the
-// compiler's vector extension so that the sums stay in registers (as arrays
-// they went back to the stack on every column), and as four separate
-// multiply-adds per complex product: `y += a * x - b * z` compiled to a
-// multiply, a multiply-add and an add.
-template <typename T, unsigned K, unsigned B, unsigned NZ, typename Column>
-inline void tile_row_sum(const T* row_re, const T* row_im, Column column, const T (&xr)[K][B],
-                         const T (&xi)[K][B], T (&yr)[B], T (&yi)[B]) {
-  typedef T vec __attribute__((vector_size(64)));
-  constexpr unsigned L = 64 / sizeof(T), V = B / L;
-  vec sr[V] = {}, si[V] = {};
+// A matrix split for products with three real multiply-adds each instead of
+// four: with m = c + id and x = a + ib,
+//   m x = [c (a + b) - b (c + d)] + i [c (a + b) + a (d - c)],
+// and the c (a + b) terms of a row are summed once for both parts.  The row's
+// two final subtractions and each column's a + b are adds, which Zen 4 runs on
+// pipes of their own and which are few; the multiply-adds were the bound of the
+// dense kernel on 3 to 5 targets.
+template <typename T, unsigned K>
+struct GaussMatrix {
+  alignas(64) T re[K * K];    // c
+  alignas(64) T sum[K * K];   // c + d
+  alignas(64) T diff[K * K];  // d - c
+};
+
+// A tile of B loop indices: the K amplitudes of each, as reals and imaginaries.
+template <typename T, unsigned K, unsigned B>
+struct GaussTile {
+  alignas(64) T re[K][B], im[K][B];
+};
+
+// R rows of the product that share the NZ columns at column(n), n < NZ: y[r][b]
+// = sum_n m[rows[r]][c_n] x[c_n][b].  Written with the compiler's vector
+// extension so that the sums stay in registers (as arrays they went back to
+// the stack on every column).  Rows share the loads of the tile, which is why
+// there are R of them: one row would wait on the loads, not on the arithmetic.
+template <typename T, unsigned K, unsigned B, unsigned NZ, unsigned R, typename Column>
+inline void tile_rows(const GaussMatrix<T, K>& m, const unsigned (&rows)[R], Column column,
+                      const GaussTile<T, K, B>& x, T (&yr)[R][B], T (&yi)[R][B]) {
+  typedef T vec __attribute__((vector_size(kVectorBytes)));
+  constexpr unsigned L = kVectorBytes / sizeof(T), V = B / L;
+  vec both[R][V] = {}, re[R][V] = {}, im[R][V] = {};
   for (unsigned n = 0; n < NZ; ++n) {
     const unsigned c = column(n);
-    const T ar = row_re[c], ai = row_im[c];
     for (unsigned v = 0; v < V; ++v) {
-      vec pr, pi;
-      std::memcpy(&pr, &xr[c][v * L], sizeof pr);
-      std::memcpy(&pi, &xi[c][v * L], sizeof pi);
-      sr[v] += ar * pr;
-      sr[v] -= ai * pi;
-      si[v] += ar * pi;
-      si[v] += ai * pr;
+      vec a, b;
+      std::memcpy(&a, &x.re[c][v * L], sizeof a);
+      std::memcpy(&b, &x.im[c][v * L], sizeof b);
+      const vec s = a + b;
+      for (unsigned r = 0; r < R; ++r) {
+        const unsigned e = rows[r] * K + c;
+        both[r][v] += m.re[e] * s;
+        re[r][v] += m.sum[e] * b;
+        im[r][v] += m.diff[e] * a;
+      }
     }
   }
-  for (unsigned v = 0; v < V; ++v) {
-    std::memcpy(&yr[v * L], &sr[v], sizeof sr[v]);
-    std::memcpy(&yi[v * L], &si[v], sizeof si[v]);
+  for (unsigned r = 0; r < R; ++r) {
+    for (unsigned v = 0; v < V; ++v) {
+      const vec out_re = both[r][v] - re[r][v], out_im = both[r][v] + im[r][v];
+      std::memcpy(&yr[r][v * L], &out_re, sizeof out_re);
+      std::memcpy(&yi[r][v * L], &out_im, sizeof out_im);
+    }
   }
 }
 
-// A whole row.
-template <typename T, unsigned K, unsigned B>
-inline void tile_row(const T* row_re, const T* row_im, const T (&xr)[K][B], const T (&xi)[K][B],
-                     T (&yr)[B], T (&yi)[B]) {
-  tile_row_sum<T, K, B, K>(row_re, row_im, [](unsigned n) { return n; }, xr, xi, yr, yi);
+// Rows computed together on full rows.  Measured on AVX-512 (Zen 4, 20
+// qubits, one thread): 2 targets are fastest one row at a time, 3 and 5 two
+// rows at a time, 4 four (3 to 5 targets: 1.0, 0.8 and 0.7 of the time of the
+// four-multiply-add rows).  With 16 vector registers the sums of more than
+// one row do not fit.
+template <unsigned K>
+constexpr unsigned dense_rows_per_step() {
+  if (kVectorRegisters < 32 || K < 8) return 1;
+  return K == 16 ? 4 : 2;
 }
 
-// The row's NZ entries at columns[0..NZ): a fused gate built from one-qubit
-// gates and permutations such as CX is often half zeros, which need no arithmetic.
-template <typename T, unsigned K, unsigned B, unsigned NZ>
-inline void sparse_tile_row(const T* row_re, const T* row_im, const std::uint32_t* columns,
-                            const T (&xr)[K][B], const T (&xi)[K][B], T (&yr)[B], T (&yi)[B]) {
-  tile_row_sum<T, K, B, NZ>(
-      row_re, row_im, [columns](unsigned n) { return columns[n]; }, xr, xi, yr, yi);
+// The whole product of a tile, row by row: store(r, yr, yi) takes row r.  A
+// row with at most `work` nonzeros computes only those, at columns[r * K ...].
+template <typename T, unsigned K, unsigned B, typename Store>
+inline void tile_product(const GaussMatrix<T, K>& m, const std::uint32_t* columns, unsigned work,
+                         const GaussTile<T, K, B>& x, Store store) {
+  if (work == K) {
+    constexpr unsigned R = dense_rows_per_step<K>();
+    for (unsigned first = 0; first < K; first += R) {
+      unsigned rows[R];
+      for (unsigned r = 0; r < R; ++r) rows[r] = first + r;
+      alignas(64) T yr[R][B], yi[R][B];
+      tile_rows<T, K, B, K, R>(m, rows, [](unsigned n) { return n; }, x, yr, yi);
+      for (unsigned r = 0; r < R; ++r) store(first + r, yr[r], yi[r]);
+    }
+    return;
+  }
+  for (unsigned r = 0; r < K; ++r) {
+    const unsigned rows[1] = {r};
+    const std::uint32_t* row_columns = columns + r * K;
+    auto column = [row_columns](unsigned n) { return row_columns[n]; };
+    alignas(64) T yr[1][B], yi[1][B];
+    if (work == K / 2) {
+      tile_rows<T, K, B, std::max(K / 2, 1u), 1>(m, rows, column, x, yr, yi);
+    } else if (work == K / 4) {
+      tile_rows<T, K, B, std::max(K / 4, 1u), 1>(m, rows, column, x, yr, yi);
+    } else {
+      tile_rows<T, K, B, std::max(K / 8, 1u), 1>(m, rows, column, x, yr, yi);
+    }
+    store(r, yr[0], yi[0]);
+  }
 }
 
 // Tiles fetched ahead by software when prefetch_pays.
@@ -100,9 +151,13 @@ void dense_tiled(std::complex<T>* state, index_t outer, const IndexExpander& exp
                  const index_t* offsets, const std::complex<T>* matrix, const Parallelism& par) {
   constexpr unsigned B = dense_tile_width<T>();
   alignas(64) T mr[K * K], mi[K * K];
+  GaussMatrix<T, K> gauss;
   for (unsigned e = 0; e < K * K; ++e) {
     mr[e] = matrix[e].real();
     mi[e] = matrix[e].imag();
+    gauss.re[e] = mr[e];
+    gauss.sum[e] = mr[e] + mi[e];
+    gauss.diff[e] = mi[e] - mr[e];
   }
   // Each row's columns, its nonzeros first, for rows that skip their zeros.
   std::uint32_t columns[K * K];
@@ -148,36 +203,23 @@ void dense_tiled(std::complex<T>* state, index_t outer, const IndexExpander& exp
           }
         }
       }
-      alignas(64) T xr[K][B], xi[K][B];
+      GaussTile<T, K, B> x;
       for (unsigned c = 0; c < K; ++c) {
         const T* in = data + 2 * (base + offsets[c]);
 #pragma omp simd
         for (unsigned b = 0; b < B; ++b) {
-          xr[c][b] = in[2 * b];
-          xi[c][b] = in[2 * b + 1];
+          x.re[c][b] = in[2 * b];
+          x.im[c][b] = in[2 * b + 1];
         }
       }
-      for (unsigned r = 0; r < K; ++r) {
-        alignas(64) T yr[B], yi[B];
-        const T* re = mr + r * K;
-        const T* im = mi + r * K;
-        const std::uint32_t* row_columns = columns + r * K;
-        if (work == K) {
-          tile_row<T, K, B>(re, im, xr, xi, yr, yi);
-        } else if (work == K / 2) {
-          sparse_tile_row<T, K, B, std::max(K / 2, 1u)>(re, im, row_columns, xr, xi, yr, yi);
-        } else if (work == K / 4) {
-          sparse_tile_row<T, K, B, std::max(K / 4, 1u)>(re, im, row_columns, xr, xi, yr, yi);
-        } else {
-          sparse_tile_row<T, K, B, std::max(K / 8, 1u)>(re, im, row_columns, xr, xi, yr, yi);
-        }
+      tile_product<T, K, B>(gauss, columns, work, x, [&](unsigned r, const T* yr, const T* yi) {
         T* out = data + 2 * (base + offsets[r]);
 #pragma omp simd
         for (unsigned b = 0; b < B; ++b) {
           out[2 * b] = yr[b];
           out[2 * b + 1] = yi[b];
         }
-      }
+      });
     });
     return;
   }
@@ -200,7 +242,7 @@ void dense_tiled(std::complex<T>* state, index_t outer, const IndexExpander& exp
       for (unsigned c = 0; c < K; ++c) {
         const T xr = data[2 * (base + offsets[c])], xi = data[2 * (base + offsets[c]) + 1];
 #pragma omp simd aligned(yr, yi : 64)
-        for (unsigned r = 0; r < K; ++r) {  // four multiply-adds, as in tile_row_sum
+        for (unsigned r = 0; r < K; ++r) {  // four multiply-adds: `y += a * x - b * z` is three ops
           yr[r] += cr[c * K + r] * xr;
           yr[r] -= ci[c * K + r] * xi;
           yi[r] += cr[c * K + r] * xi;
@@ -215,26 +257,24 @@ void dense_tiled(std::complex<T>* state, index_t outer, const IndexExpander& exp
     return;
   }
   auto tile = [&](index_t first, unsigned width) {
-    alignas(64) T xr[K][B], xi[K][B];
+    GaussTile<T, K, B> x;
     index_t base[B];
     for (unsigned b = 0; b < width; ++b) base[b] = expand(first + b);
     for (unsigned c = 0; c < K; ++c) {
       for (unsigned b = 0; b < width; ++b) {
         const index_t at = 2 * (base[b] + offsets[c]);
-        xr[c][b] = data[at];
-        xi[c][b] = data[at + 1];
+        x.re[c][b] = data[at];
+        x.im[c][b] = data[at + 1];
       }
-      for (unsigned b = width; b < B; ++b) xr[c][b] = xi[c][b] = T(0);
+      for (unsigned b = width; b < B; ++b) x.re[c][b] = x.im[c][b] = T(0);
     }
-    for (unsigned r = 0; r < K; ++r) {
-      alignas(64) T yr[B], yi[B];
-      tile_row<T, K, B>(mr + r * K, mi + r * K, xr, xi, yr, yi);
+    tile_product<T, K, B>(gauss, columns, work, x, [&](unsigned r, const T* yr, const T* yi) {
       for (unsigned b = 0; b < width; ++b) {
         const index_t at = 2 * (base[b] + offsets[r]);
         data[at] = yr[b];
         data[at + 1] = yi[b];
       }
-    }
+    });
   };
   const index_t tiles = outer / B;
   Parallelism per_tile = par;
@@ -258,19 +298,20 @@ bool dense_tiled_dispatch(std::complex<T>* state, unsigned k, index_t outer,
 }
 
 // The low-target kernel works on whole vector registers through the
-// compiler's vector extension: one vector holds B = 64 / sizeof(T) reals
-// (one AVX-512 register, two AVX2 or four SSE2 ones).
+// compiler's vector extension: one vector holds B = kVectorBytes / sizeof(T)
+// reals.  Vectors wider than the registers were compiled through the stack
+// (15 times slower on AVX2).
 template <typename T>
 constexpr unsigned low_tile_lanes() {
-  return 64 / sizeof(T);
+  return kVectorBytes / sizeof(T);
 }
 
 template <typename T>
 struct LowTile {
   static constexpr unsigned B = low_tile_lanes<T>();
-  typedef T vec __attribute__((vector_size(64)));
+  typedef T vec __attribute__((vector_size(kVectorBytes)));
   using lane_int = std::conditional_t<sizeof(T) == 4, std::int32_t, std::int64_t>;
-  typedef lane_int lane_indices __attribute__((vector_size(64)));
+  typedef lane_int lane_indices __attribute__((vector_size(kVectorBytes)));
 
   // Lane i of the result is lane I_i of the concatenation a, b.
   template <std::size_t... I>
@@ -320,25 +361,29 @@ constexpr unsigned nth_set_bit(unsigned mask, unsigned n) {
 // One column block of the low-target product: the KH rows of the tile gain
 // coef[r][d] * v for every value d of (source XOR destination) on the low
 // targets (the lane bits in LowMask), taken in Gray-code order so that each
-// next permutation of v is one swap of lanes.
+// next permutation of v is one swap of lanes.  Products as in tile_rows: three
+// multiply-adds into the three sums of each row (see GaussMatrix).
 template <typename T, unsigned KH, unsigned LowMask, unsigned S = 0>
 inline void low_product(typename LowTile<T>::vec vr, typename LowTile<T>::vec vi,
-                        typename LowTile<T>::vec (&yr)[KH], typename LowTile<T>::vec (&yi)[KH],
-                        const typename LowTile<T>::vec* coef, unsigned h) {
+                        typename LowTile<T>::vec (&both)[KH], typename LowTile<T>::vec (&re)[KH],
+                        typename LowTile<T>::vec (&im)[KH], const typename LowTile<T>::vec* coef,
+                        unsigned h) {
   using Tile = LowTile<T>;
   constexpr unsigned KL = 1u << __builtin_popcount(LowMask);
   constexpr unsigned d = S ^ (S >> 1);
+  const typename Tile::vec vs = vr + vi;
   for (unsigned r = 0; r < KH; ++r) {
-    const typename Tile::vec cr = coef[2 * ((r * KH + h) * KL + d)];
-    const typename Tile::vec ci = coef[2 * ((r * KH + h) * KL + d) + 1];
-    yr[r] += cr * vr - ci * vi;
-    yi[r] += cr * vi + ci * vr;
+    const typename Tile::vec* c = coef + 3 * ((r * KH + h) * KL + d);
+    both[r] += c[0] * vs;
+    re[r] += c[1] * vi;
+    im[r] += c[2] * vr;
   }
   if constexpr (S + 1 < KL) {
     constexpr unsigned bit = nth_set_bit(LowMask, __builtin_ctz(S + 1));
     constexpr auto lanes = std::make_index_sequence<Tile::B>{};
     low_product<T, KH, LowMask, S + 1>(Tile::template swap_lanes<bit>(vr, lanes),
-                                       Tile::template swap_lanes<bit>(vi, lanes), yr, yi, coef, h);
+                                       Tile::template swap_lanes<bit>(vi, lanes), both, re, im,
+                                       coef, h);
   }
 }
 
@@ -346,8 +391,8 @@ inline void low_product(typename LowTile<T>::vec vr, typename LowTile<T>::vec vi
 // (the lane bits in LowMask) and the rest, and every control, above it.  A
 // tile and its KH - 1 partners (the other values of the high targets) are
 // loaded whole and the low part of the product is done by permuting lanes in
-// registers.  coef holds, for each (high row r, high column h, d), a vector
-// of B real parts then one of B imaginary parts.
+// registers.  coef holds, for each (high row r, high column h, d), three
+// vectors of B: the entries' real parts c, c + d and d - c (see GaussMatrix).
 template <typename T, unsigned KH, unsigned LowMask>
 void dense_low_tiles(std::complex<T>* state, index_t groups, const IndexExpander& expand,
                      const index_t* high_offsets, const T* coef, const Parallelism& par) {
@@ -366,14 +411,14 @@ void dense_low_tiles(std::complex<T>* state, index_t groups, const IndexExpander
     const index_t end = std::min(groups, (c + 1) * chunk);
     for (index_t g = c * chunk; g < end; ++g) {
       const index_t base = expand(g * B);
-      vec yr[KH] = {}, yi[KH] = {};
+      vec both[KH] = {}, re[KH] = {}, im[KH] = {};
       for (unsigned h = 0; h < KH; ++h) {
         vec vr, vi;
         Tile::load(data + 2 * (base + high_offsets[h]), vr, vi, lanes);
-        low_product<T, KH, LowMask>(vr, vi, yr, yi, coef_vectors, h);
+        low_product<T, KH, LowMask>(vr, vi, both, re, im, coef_vectors, h);
       }
       for (unsigned r = 0; r < KH; ++r) {
-        Tile::store(data + 2 * (base + high_offsets[r]), yr[r], yi[r], lanes);
+        Tile::store(data + 2 * (base + high_offsets[r]), both[r] - re[r], both[r] + im[r], lanes);
       }
     }
   });

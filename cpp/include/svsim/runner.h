@@ -112,7 +112,7 @@ class Runner {
   RunOutput<T> run(const std::complex<double>* initial_state) {
     initial_state_ = initial_state;
     state_ = std::make_shared<StateVector<T>>(program_.num_qubits, par_);
-    start_from_zero_state();
+    start_state();
     out_.final_state = state_;
     if (measurements_are_terminal(program_)) {
       run_sampling();
@@ -123,8 +123,9 @@ class Runner {
   }
 
  private:
-  // The state_ holds |0...0> (or the initial state, when there is one).
-  void start_from_zero_state() {
+  // Called when state_ holds |0...0>: loads the initial state, when there is
+  // one, and sets which qubits gates have reached.
+  void start_state() {
     active_qubits_ = 0;
     if (initial_state_ == nullptr) return;
     const std::complex<double>* source = initial_state_;
@@ -357,7 +358,7 @@ class Runner {
           active_qubits_ = prefix_active_qubits;
         } else {
           state_->set_zero_state(par_);
-          start_from_zero_state();
+          start_state();
           run_prefix(false);
         }
       }

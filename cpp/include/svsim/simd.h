@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <complex>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 #include <type_traits>
@@ -24,7 +25,9 @@ namespace svsim {
 // wide_diagonal's blocks: 2^12 amplitudes share the bits above these.
 constexpr unsigned kDiagonalBlockBits = 12;
 
+// Each instruction set's kernels know the size and number of its vector registers.
 namespace isa_baseline {
+constexpr unsigned kVectorBytes = 16, kVectorRegisters = 16;
 #include "dense_tiled.h"
 }  // namespace isa_baseline
 
@@ -32,6 +35,7 @@ namespace isa_baseline {
 #pragma GCC push_options
 #pragma GCC target("avx2,fma")
 namespace isa_avx2 {
+constexpr unsigned kVectorBytes = 32, kVectorRegisters = 16;
 #include "dense_tiled.h"
 }  // namespace isa_avx2
 #pragma GCC pop_options
@@ -39,6 +43,7 @@ namespace isa_avx2 {
 #pragma GCC push_options
 #pragma GCC target("avx512f,avx512dq,avx512vl,avx2,fma")
 namespace isa_avx512 {
+constexpr unsigned kVectorBytes = 64, kVectorRegisters = 32;
 #include "dense_tiled.h"
 }  // namespace isa_avx512
 #pragma GCC pop_options
@@ -58,8 +63,20 @@ inline Isa detect_isa() {
   return Isa::baseline;
 }
 
+// The CPU's instruction set, or a narrower one named by SVSIM_ISA ("avx2" or
+// "none"), so that every compiled path can be tested and timed on one machine.
+inline Isa chosen_isa() {
+  const Isa best = detect_isa();
+  const char* name = std::getenv("SVSIM_ISA");
+  if (name == nullptr) return best;
+  const std::string wanted(name);
+  if (wanted == "none") return Isa::baseline;
+  if (wanted == "avx2" && best == Isa::avx512) return Isa::avx2;
+  return best;
+}
+
 inline Isa kernel_isa() {
-  static const Isa isa = detect_isa();
+  static const Isa isa = chosen_isa();
   return isa;
 }
 
@@ -71,7 +88,19 @@ inline std::string isa_name(Isa isa) {
   }
 }
 
-// Targets inside one 64-byte vector of amplitudes (below lane_bits) are
+// Amplitudes in one vector register of the chosen instruction set.
+template <typename T>
+unsigned vector_lanes() {
+  switch (kernel_isa()) {
+#ifdef SVSIM_X86_DISPATCH
+    case Isa::avx512: return isa_avx512::low_tile_lanes<T>();
+    case Isa::avx2: return isa_avx2::low_tile_lanes<T>();
+#endif
+    default: return isa_baseline::low_tile_lanes<T>();
+  }
+}
+
+// Targets inside one vector register of amplitudes (below lane_bits) are
 // handled by permuting lanes in registers (dense_low_tiles); this prepares its
 // coefficients and runs it.  False when it does not apply: no low target, a
 // control among the low bits, or more than 5 targets.
@@ -79,8 +108,10 @@ template <typename T>
 bool apply_dense_low_targets(StateView<T> psi, const std::vector<unsigned>& targets,
                              const std::vector<unsigned>& controls, const std::complex<T>* m,
                              const Parallelism& par) {
-  constexpr unsigned B = isa_baseline::low_tile_lanes<T>();
-  constexpr unsigned lane_bits = __builtin_ctz(B);
+  const unsigned B = vector_lanes<T>();
+  const unsigned lane_bits = __builtin_ctz(B);
+  // The dense kernel's contiguous tiles: 2^tile_bits loop indices.
+  constexpr unsigned tile_bits = __builtin_ctz(isa_baseline::dense_tile_width<T>());
   const unsigned k = static_cast<unsigned>(targets.size());
   if (k > 5 || psi.num_qubits() < lane_bits + 1) return false;
   for (unsigned c : controls)
@@ -95,10 +126,10 @@ bool apply_dense_low_targets(StateView<T> psi, const std::vector<unsigned>& targ
     }
   }
   // Without a low target the contiguous tiles of dense_tiled are as fast,
-  // when there are no fixed bits in the way of their two vectors.
+  // when no target or control is among the bits of a tile.
   if (low_mask == 0) {
     bool tiles_fit = true;
-    for (unsigned q : concat(targets, controls)) tiles_fit = tiles_fit && q > lane_bits;
+    for (unsigned q : concat(targets, controls)) tiles_fit = tiles_fit && q >= tile_bits;
     if (tiles_fit) return false;
   }
   const unsigned kh = static_cast<unsigned>(high_targets.size());
@@ -123,18 +154,19 @@ bool apply_dense_low_targets(StateView<T> psi, const std::vector<unsigned>& targ
     }
     return flip;
   };
-  std::vector<T> storage(2 * B * KH * KH * KL + 64 / sizeof(T));
+  std::vector<T> storage(3 * B * KH * KH * KL + 64 / sizeof(T));
   T* coef = storage.data();
   while (reinterpret_cast<std::uintptr_t>(coef) % 64) ++coef;
   for (index_t r = 0; r < KH; ++r) {
     for (index_t h = 0; h < KH; ++h) {
       for (index_t d = 0; d < KL; ++d) {
-        T* cr = coef + 2 * B * ((r * KH + h) * KL + d);
+        T* c = coef + 3 * B * ((r * KH + h) * KL + d);
         const unsigned flip = lane_flip(d);
         for (unsigned j = 0; j < B; ++j) {
           const std::complex<T> e = m[matrix_index(j, r) * K + matrix_index(j ^ flip, h)];
-          cr[j] = e.real();
-          cr[B + j] = e.imag();
+          c[j] = e.real();
+          c[B + j] = e.real() + e.imag();
+          c[2 * B + j] = e.imag() - e.real();
         }
       }
     }
