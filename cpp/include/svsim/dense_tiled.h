@@ -34,8 +34,10 @@ struct GaussTile {
 // the stack on every column).  Rows share the loads of the tile, which is why
 // there are R of them: one row would wait on the loads, not on the arithmetic.
 template <typename T, unsigned K, unsigned B, unsigned NZ, unsigned R, typename Column>
-inline void tile_rows(const GaussMatrix<T, K>& m, const unsigned (&rows)[R], Column column,
-                      const GaussTile<T, K, B>& x, T (&yr)[R][B], T (&yi)[R][B]) {
+__attribute__((always_inline)) inline void tile_rows(const GaussMatrix<T, K>& m,
+                                                     const unsigned (&rows)[R], Column column,
+                                                     const GaussTile<T, K, B>& x, T (&yr)[R][B],
+                                                     T (&yi)[R][B]) {
   typedef T vec __attribute__((vector_size(kVectorBytes)));
   constexpr unsigned L = kVectorBytes / sizeof(T), V = B / L;
   vec both[R][V] = {}, re[R][V] = {}, im[R][V] = {};
@@ -65,9 +67,10 @@ inline void tile_rows(const GaussMatrix<T, K>& m, const unsigned (&rows)[R], Col
 
 // Rows computed together on full rows.  Measured on AVX-512 (Zen 4, 20
 // qubits, one thread): 2 targets are fastest one row at a time, 3 and 5 two
-// rows at a time, 4 four (3 to 5 targets: 1.0, 0.8 and 0.7 of the time of the
-// four-multiply-add rows).  With 16 vector registers the sums of more than
-// one row do not fit.
+// rows at a time, 4 four; then 3 to 5 targets take 0.86, 0.8 and 0.68 of the
+// time of rows of four multiply-adds per product (at 26 qubits on two threads,
+// where the memory bounds them, 1.0, 0.85 and 0.74).  With 16 vector
+// registers the sums of more than one row do not fit.
 template <unsigned K>
 constexpr unsigned dense_rows_per_step() {
   if (kVectorRegisters < 32 || K < 8) return 1;
@@ -76,9 +79,12 @@ constexpr unsigned dense_rows_per_step() {
 
 // The whole product of a tile, row by row: store(r, yr, yi) takes row r.  A
 // row with at most `work` nonzeros computes only those, at columns[r * K ...].
+// Always inlined, with `store`: when GCC called them instead, the rows went
+// through the stack and 3 targets took 1.15 times as long.
 template <typename T, unsigned K, unsigned B, typename Store>
-inline void tile_product(const GaussMatrix<T, K>& m, const std::uint32_t* columns, unsigned work,
-                         const GaussTile<T, K, B>& x, Store store) {
+__attribute__((always_inline)) inline void tile_product(const GaussMatrix<T, K>& m,
+                                                        const std::uint32_t* columns, unsigned work,
+                                                        const GaussTile<T, K, B>& x, Store store) {
   if (work == K) {
     constexpr unsigned R = dense_rows_per_step<K>();
     for (unsigned first = 0; first < K; first += R) {
@@ -212,14 +218,16 @@ void dense_tiled(std::complex<T>* state, index_t outer, const IndexExpander& exp
           x.im[c][b] = in[2 * b + 1];
         }
       }
-      tile_product<T, K, B>(gauss, columns, work, x, [&](unsigned r, const T* yr, const T* yi) {
-        T* out = data + 2 * (base + offsets[r]);
+      tile_product<T, K, B>(gauss, columns, work, x,
+                            [&](unsigned r, const T* yr, const T* yi)
+                                __attribute__((always_inline)) {
+                                  T* out = data + 2 * (base + offsets[r]);
 #pragma omp simd
-        for (unsigned b = 0; b < B; ++b) {
-          out[2 * b] = yr[b];
-          out[2 * b + 1] = yi[b];
-        }
-      });
+                                  for (unsigned b = 0; b < B; ++b) {
+                                    out[2 * b] = yr[b];
+                                    out[2 * b + 1] = yi[b];
+                                  }
+                                });
     });
     return;
   }
@@ -268,13 +276,14 @@ void dense_tiled(std::complex<T>* state, index_t outer, const IndexExpander& exp
       }
       for (unsigned b = width; b < B; ++b) x.re[c][b] = x.im[c][b] = T(0);
     }
-    tile_product<T, K, B>(gauss, columns, work, x, [&](unsigned r, const T* yr, const T* yi) {
-      for (unsigned b = 0; b < width; ++b) {
-        const index_t at = 2 * (base[b] + offsets[r]);
-        data[at] = yr[b];
-        data[at + 1] = yi[b];
-      }
-    });
+    tile_product<T, K, B>(gauss, columns, work, x,
+                          [&](unsigned r, const T* yr, const T* yi) __attribute__((always_inline)) {
+                            for (unsigned b = 0; b < width; ++b) {
+                              const index_t at = 2 * (base[b] + offsets[r]);
+                              data[at] = yr[b];
+                              data[at + 1] = yi[b];
+                            }
+                          });
   };
   const index_t tiles = outer / B;
   Parallelism per_tile = par;

@@ -50,17 +50,14 @@ struct SweepCosts {
 // of memory; from 3 on it is bound by arithmetic, which doubles with each
 // qubit and is shared by the threads while the memory bandwidth is not, so
 // wide gates cost relatively less on more threads.
-// The dense 4- and 5-qubit entries were scaled by what the kernel's three
-// multiply-adds per product gained at 24 qubits (0.8 and 0.7 of the time).
-constexpr SweepCosts kInMemoryOneThread{{1.0, 1.0, 1.35, 2.8, 4.2, 6.7}, 0.8};
-constexpr SweepCosts kInMemoryThreads{{1.0, 1.0, 1.0, 1.75, 2.6, 4.2}, 0.8};
+constexpr SweepCosts kInMemoryOneThread{{1.0, 1.0, 1.35, 2.7, 5.0, 9.5}, 0.8};
+constexpr SweepCosts kInMemoryThreads{{1.0, 1.0, 1.0, 1.7, 3.2, 5.8}, 0.8};
 // A state of at most kCacheResidentBytes stays in the last-level cache from
 // one sweep to the next, so arithmetic decides on any number of threads and
 // an exchange costs a fraction of a one-qubit gate.  Measured at 18 and 20
 // qubits in both precisions on 1 and 2 threads: dense k = 2..5 took 1.4-1.7,
-// 2.8-3.4, 5.8-7.3 and 10-14.5 sweeps, cx 0.18-0.3; dense 4 and 5 then took
-// 0.8 and 0.67 of that time with three multiply-adds per product.
-constexpr SweepCosts kInCache{{1.0, 1.0, 1.5, 3.1, 5.1, 8.7}, 0.45};
+// 2.8-3.4, 5.8-7.3 and 10-14.5 sweeps, cx 0.18-0.3.
+constexpr SweepCosts kInCache{{1.0, 1.0, 1.5, 3.1, 6.5, 13.0}, 0.45};
 constexpr std::size_t kCacheResidentBytes = std::size_t{16} << 20;
 
 inline const SweepCosts& sweep_costs(std::size_t state_bytes, unsigned threads) {
