@@ -156,14 +156,14 @@ template <typename T, unsigned K>
 void dense_tiled(std::complex<T>* state, index_t outer, const IndexExpander& expand,
                  const index_t* offsets, const std::complex<T>* matrix, const Parallelism& par) {
   constexpr unsigned B = dense_tile_width<T>();
-  alignas(64) T mr[K * K], mi[K * K];
   GaussMatrix<T, K> gauss;
+  const T* mr = gauss.re;
+  alignas(64) T mi[K * K];
   for (unsigned e = 0; e < K * K; ++e) {
-    mr[e] = matrix[e].real();
+    gauss.re[e] = matrix[e].real();
     mi[e] = matrix[e].imag();
-    gauss.re[e] = mr[e];
-    gauss.sum[e] = mr[e] + mi[e];
-    gauss.diff[e] = mi[e] - mr[e];
+    gauss.sum[e] = gauss.re[e] + mi[e];
+    gauss.diff[e] = mi[e] - gauss.re[e];
   }
   // Each row's columns, its nonzeros first, for rows that skip their zeros.
   std::uint32_t columns[K * K];
@@ -250,7 +250,7 @@ void dense_tiled(std::complex<T>* state, index_t outer, const IndexExpander& exp
       for (unsigned c = 0; c < K; ++c) {
         const T xr = data[2 * (base + offsets[c])], xi = data[2 * (base + offsets[c]) + 1];
 #pragma omp simd aligned(yr, yi : 64)
-        for (unsigned r = 0; r < K; ++r) {  // four multiply-adds: `y += a * x - b * z` is three ops
+        for (unsigned r = 0; r < K; ++r) {  // four separate multiply-adds, each fused
           yr[r] += cr[c * K + r] * xr;
           yr[r] -= ci[c * K + r] * xi;
           yi[r] += cr[c * K + r] * xi;
