@@ -1,9 +1,15 @@
 """The simulator backend and its provider, with the API of Qiskit's ``basic_provider``.
 
+There is one backend class, :class:`BasicSimulator`.  With Qiskit installed
+it is a Qiskit ``BackendV2`` (a ``Target``, ``Options``, ``set_options``), so
+``transpile``, ``backend.run`` and Qiskit's V2 primitives take it; without
+Qiskit the same class runs on numpy alone (see :mod:`svsim._qiskit_types`).
+
 ``BasicSimulator.run`` checks everything it is given before it makes a job
 (bad input raises there, not later from ``result()``), snapshots the
-circuits, and submits a job whose work runs the circuits one after another
-through :func:`svsim.engine.run_experiment` on the backend's executor.
+circuits, chooses each one's method (statevector, or the stabilizer method of
+:mod:`svsim.stabilizer` for Clifford circuits) and submits a job whose work
+runs the circuits one after another on the backend's executor.
 
 A job's work is :func:`run_job` over a :class:`JobSpec`: plain, picklable data
 (the circuits, shots, seeds, settings) in, a :class:`~svsim.result.Result`
@@ -14,12 +20,10 @@ out.  On a thread pool the job calls it with its :class:`~svsim.job.JobControl`
 
 from __future__ import annotations
 
-import math
-import numbers
+import importlib.util
 import secrets
 import threading
 import time
-import types
 import uuid
 import warnings
 from collections.abc import Sequence
@@ -29,9 +33,15 @@ from typing import Any
 
 import numpy as np
 
+from svsim import _qiskit_types as qt
 from svsim import engine
 from svsim.circuit import Circuit
-from svsim.exceptions import CircuitError, SimulatorError, SvsimError
+from svsim.exceptions import (
+    BackendNotFoundError,
+    CircuitError,
+    MissingExtraError,
+    SimulatorError,
+)
 from svsim.job import (
     BasicProviderJob,
     DaemonThreadExecutor,
@@ -39,59 +49,20 @@ from svsim.job import (
     outstanding_jobs,
     runs_in_process,
 )
+from svsim.options import DEFAULTS, SEED_LIMIT, check_option
 from svsim.result import Result, result_from_outputs
 
-__all__ = ["BasicProvider", "BasicSimulator", "JobSpec", "run_job"]
+__all__ = ["BACKEND_NAME", "BasicProvider", "BasicSimulator", "JobSpec", "run_job"]
 
-SEED_LIMIT = 1 << 63
+BACKEND_NAME = "basic_simulator"  # Qiskit's; "svsim" is an alias for the provider
+_BACKEND_ALIASES = (BACKEND_NAME, "svsim")
 _RESERVED_LABELS = ("counts", "memory")
-# Options run() takes besides its named parameters: per-run overrides of the
-# backend's settings.
-_RUN_OPTIONS = ("precision", "max_parallel_threads", "fusion", "max_memory_mb")
-_BACKEND_ALIASES = ("svsim", "basic_simulator")
 
 
 def _version() -> str:
     import svsim  # late: svsim/__init__ imports this module
 
     return svsim.__version__
-
-
-def _is_int(value: object) -> bool:
-    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
-
-
-def _check_threads(value: object) -> int:
-    if not _is_int(value) or int(value) < 0:  # type: ignore[call-overload]
-        raise SimulatorError(
-            f"max_parallel_threads must be an int >= 0 (0: all cores), got {value!r}"
-        )
-    return int(value)  # type: ignore[call-overload]
-
-
-def _check_fusion(value: object) -> bool:
-    if not isinstance(value, (bool, np.bool_)):
-        raise SimulatorError(f"fusion must be True or False, got {value!r}")
-    return bool(value)
-
-
-def _check_max_memory(value: object) -> float | None:
-    if value is None:
-        return None
-    if (
-        isinstance(value, (bool, np.bool_))
-        or not isinstance(value, numbers.Real)
-        or not math.isfinite(float(value))
-        or float(value) <= 0
-    ):
-        raise SimulatorError(f"max_memory_mb must be a positive number or None, got {value!r}")
-    return float(value)
-
-
-def _check_precision(value: object) -> str:
-    if not isinstance(value, str):
-        raise SimulatorError(f"precision must be 'single' or 'double', not {value!r}")
-    return engine.check_precision(value)
 
 
 @dataclass(frozen=True)
@@ -106,10 +77,15 @@ class _Settings:
 class _Experiment:
     circuit: Circuit
     seed: int
+    method: str = "statevector"  # or "stabilizer"
 
 
-class BasicSimulator:
-    """svsim's statevector simulator, a drop-in for Qiskit's ``BasicSimulator``.
+class BasicSimulator(qt.BackendBase):  # type: ignore[misc]
+    """svsim's simulator: Qiskit's ``BasicSimulator``, on a C++ kernel.
+
+    With Qiskit installed this is a Qiskit ``BackendV2``: ``transpile(qc,
+    backend)``, ``backend.run``, ``BackendSamplerV2`` and
+    ``BackendEstimatorV2`` take it.  Its name is ``"basic_simulator"``.
 
     Args:
         precision: ``"double"`` (complex128 amplitudes) or ``"single"`` (complex64).
@@ -122,9 +98,21 @@ class BasicSimulator:
             executors get a picklable task (see :mod:`svsim.job`).
         max_memory_mb: the most memory a job's statevectors may take; by default
             80% of the memory available when the job is checked and again when it runs.
+        provider: the provider that gave out this backend (Qiskit's argument).
+        target: a Qiskit ``Target`` to report instead of svsim's own.
+        fields: defaults for the other run options (Qiskit's: ``shots``,
+            ``memory``, ``seed_simulator``, ``initial_statevector``,
+            ``use_clifford_optimization``; svsim's: ``method``).
 
+    Every option (the first four arguments above too) is in :attr:`options`,
+    can be changed with :meth:`set_options` and overridden for one run by
+    ``run(..., name=value)``; each is checked the same way in all three places.
     :meth:`close` (or leaving a ``with BasicSimulator() as backend:`` block)
     waits for the backend's jobs and stops its own worker thread.
+
+    Raises:
+        AttributeError: a field that is not an option (as Qiskit's backends do).
+        CircuitError, SimulatorError: an option's value is bad.
     """
 
     def __init__(
@@ -134,71 +122,98 @@ class BasicSimulator:
         fusion: bool = True,
         executor: Executor | None = None,
         max_memory_mb: float | None = None,
+        *,
+        provider: Any = None,
+        target: Any = None,
+        **fields: Any,
     ) -> None:
         if executor is not None and not callable(getattr(executor, "submit", None)):
             raise SimulatorError(
                 f"executor must be a concurrent.futures.Executor, got {type(executor).__name__}"
             )
-        self._settings = _Settings(
-            precision=_check_precision(precision),
-            threads=_check_threads(max_parallel_threads),
-            fusion=_check_fusion(fusion),
-            max_memory_mb=_check_max_memory(max_memory_mb),
+        fields.update(
+            precision=precision,
+            max_parallel_threads=max_parallel_threads,
+            fusion=fusion,
+            max_memory_mb=max_memory_mb,
         )
+        unknown = [name for name in fields if name not in DEFAULTS]
+        if unknown:
+            raise AttributeError(f"Options field {unknown[0]} is not valid for this backend")
+        super().__init__(
+            provider=provider,
+            name=BACKEND_NAME,
+            description="svsim: a statevector simulator on a C++ kernel",
+            backend_version=_version(),
+            **{name: check_option(name, value) for name, value in fields.items()},
+        )
+        self._target = target
         self._executor = executor
         self._owns_executor = executor is None
         self._executor_lock = threading.Lock()
         self._closed = False
 
+    @classmethod
+    def _default_options(cls) -> Any:
+        return qt.Options(**DEFAULTS)
+
+    def set_options(self, **fields: Any) -> None:
+        """Change the backend's options; each value is checked as ``run()`` checks it.
+
+        Raises:
+            AttributeError: a name that is not an option (as Qiskit's backends do).
+            CircuitError, SimulatorError: a bad value; no option is changed then.
+        """
+        for name in fields:
+            if name not in DEFAULTS:
+                raise AttributeError(f"Options field {name} is not valid for this backend")
+        checked = {name: check_option(name, value) for name, value in fields.items()}
+        self._options.update_options(**checked)
+
     # ------------------------------------------------------------ description
 
     @property
-    def name(self) -> str:
-        return "svsim"
+    def target(self) -> Any:
+        """The Qiskit ``Target``: every gate of Qiskit's ``BasicSimulator`` and svsim's
+        (``mcx``, ``mcphase``, ``unitary``, ``if_else``, ...), on any number of qubits."""
+        if self._target is None:
+            try:
+                from svsim.qiskit import build_target  # late: Qiskit is optional
+            except MissingExtraError as exc:
+                raise MissingExtraError(f"BasicSimulator.target is a Qiskit Target: {exc}") from exc
+            self._target = build_target()
+        return self._target
 
     @property
-    def backend_version(self) -> str:
-        return _version()
+    def max_circuits(self) -> None:
+        """No limit on the circuits in one job (Qiskit's ``BackendV2`` member)."""
+        return None
 
     @property
     def precision(self) -> str:
-        return self._settings.precision
+        return str(self._options.get("precision"))
 
     @property
     def max_parallel_threads(self) -> int:
-        return self._settings.threads
+        return int(self._options.get("max_parallel_threads"))
 
     @property
     def fusion(self) -> bool:
-        return self._settings.fusion
+        return bool(self._options.get("fusion"))
 
     @property
     def max_memory_mb(self) -> float | None:
-        return self._settings.max_memory_mb
+        return self._options.get("max_memory_mb")
 
     @property
     def max_num_qubits(self) -> int:
         """The most qubits whose statevector fits at this precision under the memory limit
-        (with no limit given: in 80% of the memory available now)."""
-        limit = self._settings.max_memory_mb
+        (with no limit given: in 80% of the memory available now).  Clifford circuits
+        run with the stabilizer method at any width."""
+        limit = self.max_memory_mb
         if limit is None:
             limit = engine.default_max_memory_mb()
-        return engine.max_qubits_for(limit, self._settings.precision)
-
-    @property
-    def options(self) -> types.SimpleNamespace:
-        """The run defaults and the backend's settings (a snapshot; changing it changes nothing)."""
-        s = self._settings
-        return types.SimpleNamespace(
-            shots=1024,
-            memory=False,
-            seed_simulator=None,
-            initial_statevector=None,
-            precision=s.precision,
-            max_parallel_threads=s.threads,
-            fusion=s.fusion,
-            max_memory_mb=s.max_memory_mb,
-        )
+        return engine.max_qubits_for(limit, self.precision)
 
     @property
     def executor(self) -> Executor:
@@ -250,71 +265,75 @@ class BasicSimulator:
         self.close(cancel_jobs=exc_type is not None)
 
     def __repr__(self) -> str:
-        s = self._settings
         return (
-            f"BasicSimulator(precision={s.precision!r}, max_parallel_threads={s.threads}, "
-            f"fusion={s.fusion}, max_memory_mb={s.max_memory_mb})"
+            f"BasicSimulator(precision={self.precision!r}, "
+            f"max_parallel_threads={self.max_parallel_threads}, fusion={self.fusion}, "
+            f"max_memory_mb={self.max_memory_mb})"
         )
 
     # ------------------------------------------------------------ run
 
-    def run(
-        self,
-        run_input: Any,
-        shots: int = 1024,
-        memory: bool = False,
-        seed_simulator: int | None = None,
-        initial_statevector: Any = None,
-        **options: Any,
-    ) -> BasicProviderJob:
+    def run(self, run_input: Any, **run_options: Any) -> BasicProviderJob:
         """Check the input, then submit a job that runs it; returns the job at once.
 
         ``run_input`` is a :class:`~svsim.Circuit`, a Qiskit ``QuantumCircuit``,
-        or a list of them.  Experiment ``i`` uses the seed ``seed_simulator + i``
-        (mod 2**63), recorded in its result; with no seed one is drawn.
-        ``options`` may override ``precision``, ``max_parallel_threads``,
-        ``fusion`` and ``max_memory_mb`` for this run; other names are warned
-        about and ignored, as Qiskit's ``BasicSimulator`` does.
+        or a list of them.  ``run_options`` override the backend's
+        :attr:`options` for this run (``shots``, ``memory``, ``seed_simulator``,
+        ``initial_statevector``, ``use_clifford_optimization``, ``method``,
+        ``precision``, ``max_parallel_threads``, ``fusion``, ``max_memory_mb``);
+        other names are warned about and ignored, as Qiskit's ``BasicSimulator``
+        does.  Experiment ``i`` uses the seed ``seed_simulator + i`` (mod
+        2**63), recorded in its result; with no seed one is drawn.
+
+        A Clifford circuit (Clifford gates, measure, reset, barrier) runs with the
+        stabilizer method when ``use_clifford_optimization`` is set or its
+        statevector would not fit; ``method`` forces one method.
 
         Raises:
-            CircuitError: a circuit, ``shots``, ``memory``, ``seed_simulator`` or
-                ``initial_statevector`` is not acceptable.
-            SimulatorError: a setting is bad, or the job's statevectors do not fit
-                in the memory limit.
+            CircuitError: a circuit or a run option (``shots``, ``memory``,
+                ``seed_simulator``, ``initial_statevector``) is not acceptable.
+            SimulatorError: a setting is bad, or the job does not fit in the
+                memory limit.
         """
         if self._closed:
             raise SimulatorError("this backend is closed; make a new BasicSimulator")
-        settings = self._run_settings(options)
+        options = self._run_options(run_options)
+        settings = _Settings(
+            precision=options["precision"],
+            threads=options["max_parallel_threads"],
+            fusion=options["fusion"],
+            max_memory_mb=options["max_memory_mb"],
+        )
         circuits = self._circuits(run_input)
-        if not _is_int(shots) or int(shots) < 1:
-            raise CircuitError(f"shots must be a positive int, got {shots!r}")
-        shots = int(shots)
-        if not isinstance(memory, (bool, np.bool_)):
-            raise CircuitError(f"memory must be True or False, got {memory!r}")
-        memory = bool(memory)
-        if seed_simulator is None:
+        shots, memory, initial = options["shots"], options["memory"], None
+        seed = options["seed_simulator"]
+        if seed is None:
             seed = secrets.randbits(63)
-        elif _is_int(seed_simulator) and 0 <= int(seed_simulator) < SEED_LIMIT:
-            seed = int(seed_simulator)
-        else:
-            raise CircuitError(
-                f"seed_simulator must be an int in [0, 2**63) or None, got {seed_simulator!r}"
-            )
-        initial = None
-        if initial_statevector is not None:
+        if options["initial_statevector"] is not None:
             for circuit in circuits:
-                initial = engine.check_initial_statevector(initial_statevector, circuit.num_qubits)
+                initial = engine.check_initial_statevector(
+                    options["initial_statevector"], circuit.num_qubits
+                )
+        methods = [
+            self._method(
+                c, options["method"], options["use_clifford_optimization"], initial, settings, shots
+            )
+            for c in circuits
+        ]
         remote = not runs_in_process(self.executor)
-        self._check_job_memory(circuits, shots, settings, memory, initial, remote)
+        _check_job_memory(circuits, methods, shots, settings, memory, initial, remote)
 
-        experiments = [_Experiment(c, (seed + i) % SEED_LIMIT) for i, c in enumerate(circuits)]
+        experiments = tuple(
+            _Experiment(c, (seed + i) % SEED_LIMIT, m)
+            for i, (c, m) in enumerate(zip(circuits, methods, strict=True))
+        )
         control = JobControl([len(c.data) + 1 for c in circuits])
         job_id = str(uuid.uuid4())
         spec = JobSpec(
             job_id=job_id,
             backend_name=self.name,
             backend_version=self.backend_version,
-            experiments=tuple(experiments),
+            experiments=experiments,
             shots=shots,
             memory=memory,
             initial=initial,
@@ -324,20 +343,64 @@ class BasicSimulator:
         job.submit()
         return job
 
-    def _run_settings(self, options: dict[str, Any]) -> _Settings:
-        known = {k: v for k, v in options.items() if k in _RUN_OPTIONS}
-        for key in options:
-            if key not in _RUN_OPTIONS:
+    def _run_options(self, run_options: dict[str, Any]) -> dict[str, Any]:
+        """The backend's options with this run's overrides, each checked."""
+        merged = {name: self._options.get(name) for name in DEFAULTS}
+        for name, value in run_options.items():
+            if name in DEFAULTS:
+                merged[name] = check_option(name, value)
+            else:
                 warnings.warn(
-                    f"Option {key} is not used by this backend", UserWarning, stacklevel=3
+                    f"Option {name} is not used by this backend", UserWarning, stacklevel=3
                 )
-        s = self._settings
-        return _Settings(
-            precision=_check_precision(known.get("precision", s.precision)),
-            threads=_check_threads(known.get("max_parallel_threads", s.threads)),
-            fusion=_check_fusion(known.get("fusion", s.fusion)),
-            max_memory_mb=_check_max_memory(known.get("max_memory_mb", s.max_memory_mb)),
-        )
+        return merged
+
+    @staticmethod
+    def _method(
+        circuit: Circuit,
+        method: str,
+        use_clifford: bool,
+        initial: np.ndarray | None,
+        settings: _Settings,
+        shots: int,
+    ) -> str:
+        """The method that runs ``circuit``: ``"stabilizer"`` when asked for, or
+        (``"automatic"``) for a Clifford circuit when ``use_clifford`` is set or
+        its statevector does not fit; else ``"statevector"``."""
+        if method == "statevector":
+            return method
+        from svsim import stabilizer  # late: only runs that may use it need it
+
+        clifford = stabilizer.is_clifford(circuit)
+        if method == "stabilizer":
+            if not clifford:
+                raise CircuitError(
+                    f"circuit {circuit.name!r} is not a Clifford circuit, which the stabilizer "
+                    f"method needs ({stabilizer.CLIFFORD_DESCRIPTION}); use method='statevector'"
+                    " or 'automatic'"
+                )
+            if initial is not None:
+                raise CircuitError(
+                    "the stabilizer method starts from |0...0>; drop initial_statevector or "
+                    "use method='statevector'"
+                )
+        elif not clifford or initial is not None:
+            return "statevector"
+        elif not use_clifford:
+            limit = settings.max_memory_mb
+            if limit is None:
+                limit = engine.default_max_memory_mb()
+            needed = engine.memory_needed(circuit, settings.precision, shots)
+            if needed <= limit * (1 << 20):
+                return "statevector"
+            if not _have_stim():
+                return "statevector"  # the memory check says what it needs
+        if not _have_stim():
+            raise MissingExtraError(
+                f"circuit {circuit.name!r} runs with the stabilizer method, which needs Stim: "
+                'pip install "svsim[stabilizer]"'
+            )
+        return "stabilizer"
 
     @staticmethod
     def _circuits(run_input: Any) -> list[Circuit]:
@@ -372,63 +435,74 @@ class BasicSimulator:
             circuits.append(circuit)
         return circuits
 
-    @staticmethod
-    def _check_job_memory(
-        circuits: Sequence[Circuit],
-        shots: int,
-        settings: _Settings,
-        memory: bool = False,
-        initial: np.ndarray | None = None,
-        remote: bool = False,
-    ) -> None:
-        """Refuse a job whose memory does not fit, before anything is allocated.
 
-        Each circuit must fit on its own (:func:`svsim.engine.check_memory`).
-        Then the job as a whole: its result keeps each experiment's final and
-        saved statevectors, so the experiments add up, and so do their
-        shots' classical data (8 bytes per 64 clbits per shot, 8 more per shot
-        for ``memory=True``'s strings); on top comes the most that one
-        experiment needs for a while (drawing its shots and counting them:
-        about 24 bytes per shot, 16 more with ``memory=True``) and the
-        initial statevector.  A job on a remote executor gets its result back
-        serialised, which holds a second copy of each state while it is read,
-        so there its statevectors count twice.
-        """
-        limit_mb = settings.max_memory_mb
-        if limit_mb is None:
-            limit_mb = engine.default_max_memory_mb()
-        initial_bytes = 0 if initial is None else int(initial.nbytes)
-        for circuit in circuits:
+def _have_stim() -> bool:
+    return importlib.util.find_spec("stim") is not None
+
+
+def _check_job_memory(
+    circuits: Sequence[Circuit],
+    methods: Sequence[str],
+    shots: int,
+    settings: _Settings,
+    memory: bool = False,
+    initial: np.ndarray | None = None,
+    remote: bool = False,
+) -> None:
+    """Refuse a job whose memory does not fit, before anything is allocated.
+
+    Each circuit must fit on its own (:func:`svsim.engine.check_memory`, or
+    :func:`svsim.stabilizer.check_memory` for the stabilizer method).  Then the
+    job as a whole: its result keeps each experiment's final and saved
+    statevectors, so the experiments add up, and so do their shots' classical
+    data (8 bytes per 64 clbits per shot, 8 more per shot for
+    ``memory=True``'s strings); on top comes the most that one experiment
+    needs for a while (drawing its shots and counting them: about 24 bytes per
+    shot, 16 more with ``memory=True``) and the initial statevector.  A job on
+    a remote executor gets its result back serialised, which holds a second
+    copy of each state while it is read, so there its statevectors count twice.
+    """
+    limit_mb = settings.max_memory_mb
+    if limit_mb is None:
+        limit_mb = engine.default_max_memory_mb()
+    initial_bytes = 0 if initial is None else int(initial.nbytes)
+    for circuit, method in zip(circuits, methods, strict=True):
+        if method == "stabilizer":
+            from svsim import stabilizer
+
+            stabilizer.check_memory(circuit, shots, limit_mb)
+        else:
             engine.check_memory(circuit, settings.precision, limit_mb, shots, initial_bytes)
-        limit = int(limit_mb * (1 << 20))
-        copies = 2 if remote else 1
-        kept = 0
-        transient = 0
-        for circuit in circuits:
-            words = (circuit.num_clbits + 63) // 64
+    limit = int(limit_mb * (1 << 20))
+    copies = 2 if remote else 1
+    kept = 0
+    transient = 0
+    for circuit, method in zip(circuits, methods, strict=True):
+        words = (circuit.num_clbits + 63) // 64
+        if method == "statevector":
             kept += (
                 copies
                 * engine.statevectors_needed(circuit)
                 * engine.state_bytes(circuit.num_qubits, settings.precision)
             )
-            if words:
-                kept += shots * (8 * words + (8 if memory else 0))
-                transient = max(transient, shots * (24 + 8 * words + (16 if memory else 0)))
-        total = kept + transient + initial_bytes
-        if total > limit:
-            what = (
-                "the job's circuit needs"
-                if len(circuits) == 1
-                else f"the job's {len(circuits)} circuits need"
-            )
-            twice = " (twice: the result comes back serialised)" if remote else ""
-            raise SimulatorError(
-                f"{what} {total:,} bytes together (a result keeps each one's "
-                f"statevectors{twice} and {shots:,} shots of classical data), but the limit is "
-                f"{limit:,} bytes (max_memory_mb={limit_mb:g}); split the job, use fewer shots or "
-                f"precision='single', or raise max_memory_mb to at least "
-                f"{-(-total // (1 << 20))} if the machine has the memory"
-            )
+        if words:
+            kept += shots * (8 * words + (8 if memory else 0))
+            transient = max(transient, shots * (24 + 8 * words + (16 if memory else 0)))
+    total = kept + transient + initial_bytes
+    if total > limit:
+        what = (
+            "the job's circuit needs"
+            if len(circuits) == 1
+            else f"the job's {len(circuits)} circuits need"
+        )
+        twice = " (twice: the result comes back serialised)" if remote else ""
+        raise SimulatorError(
+            f"{what} {total:,} bytes together (a result keeps each one's "
+            f"statevectors{twice} and {shots:,} shots of classical data), but the limit is "
+            f"{limit:,} bytes (max_memory_mb={limit_mb:g}); split the job, use fewer shots or "
+            f"precision='single', or raise max_memory_mb to at least "
+            f"{-(-total // (1 << 20))} if the machine has the memory"
+        )
 
 
 @dataclass(frozen=True, eq=False)
@@ -468,24 +542,31 @@ def run_job(spec: JobSpec, control: JobControl | None = None) -> Result:
     for index, experiment in enumerate(spec.experiments):
         run_control = control.start(index) if control is not None else None
         limit = None if s.max_memory_mb is None else s.max_memory_mb - kept / (1 << 20)
-        output = engine.run_experiment(
-            experiment.circuit,
-            shots=spec.shots,
-            seed=experiment.seed,
-            precision=s.precision,
-            threads=s.threads,
-            max_memory_mb=limit,
-            control=run_control,
-            initial_statevector=spec.initial,
-            fusion=s.fusion,
-        )
+        circuit = experiment.circuit
+        if experiment.method == "stabilizer":
+            from svsim import stabilizer
+
+            output = stabilizer.run_stabilizer(
+                circuit, shots=spec.shots, seed=experiment.seed, control=run_control
+            )
+        else:
+            output = engine.run_experiment(
+                circuit,
+                shots=spec.shots,
+                seed=experiment.seed,
+                precision=s.precision,
+                threads=s.threads,
+                max_memory_mb=limit,
+                control=run_control,
+                initial_statevector=spec.initial,
+                fusion=s.fusion,
+            )
+            kept += engine.statevectors_needed(circuit) * engine.state_bytes(
+                circuit.num_qubits, s.precision
+            )
         if control is not None:
             control.finish(index)
         outputs.append(output)
-        circuit = experiment.circuit
-        kept += engine.statevectors_needed(circuit) * engine.state_bytes(
-            circuit.num_qubits, s.precision
-        )
         kept += int(output.memory.nbytes)
     if control is not None:
         control.check()
@@ -550,7 +631,7 @@ class BasicProvider:
 
     ``get_backend()`` with no settings returns this provider's one shared
     simulator (so jobs from it share one queue); with settings
-    (``precision="single"``, ...) a new simulator with those.
+    (``precision="single"``, ``shots=100``, ...) a new simulator with those.
     """
 
     def __init__(self) -> None:
@@ -560,24 +641,31 @@ class BasicProvider:
     def _shared(self) -> BasicSimulator:
         with self._lock:
             if self._default is None or self._default.closed:
-                self._default = BasicSimulator()
+                self._default = BasicSimulator(provider=self)
             return self._default
 
     def backends(self, name: str | None = None, **kwargs: Any) -> list[BasicSimulator]:
-        """The backends matching ``name`` (``"svsim"``, or Qiskit's ``"basic_simulator"``)."""
+        """The backends called ``name`` (``"basic_simulator"``, or its alias ``"svsim"``).
+
+        Raises:
+            BackendNotFoundError: no backend has that name (Qiskit's
+                ``QiskitBackendNotFoundError`` when Qiskit is installed).
+        """
         if name is not None and name not in _BACKEND_ALIASES:
-            return []
-        return [BasicSimulator(**kwargs) if kwargs else self._shared()]
+            raise BackendNotFoundError(
+                f"The {name!r} backend is not installed in your system; this provider has "
+                f"{BACKEND_NAME!r} (also answering to 'svsim')"
+            )
+        return [BasicSimulator(provider=self, **kwargs) if kwargs else self._shared()]
 
     def get_backend(self, name: str | None = None, **kwargs: Any) -> BasicSimulator:
-        """The simulator called ``name`` (``None``: svsim's); ``kwargs`` are its settings."""
-        found = self.backends(name, **kwargs)
-        if not found:
-            raise SvsimError(
-                f"no backend named {name!r}; this provider has 'svsim' "
-                "(also answering to 'basic_simulator')"
-            )
-        return found[0]
+        """The simulator called ``name`` (``None``: svsim's); ``kwargs`` are its settings
+        and option defaults.
+
+        Raises:
+            BackendNotFoundError: no backend has that name.
+        """
+        return self.backends(name, **kwargs)[0]
 
     def __repr__(self) -> str:
         return "BasicProvider()"

@@ -53,6 +53,7 @@ from concurrent.futures import CancelledError, Executor, Future, ThreadPoolExecu
 from typing import TYPE_CHECKING, Any
 
 from svsim import _core
+from svsim import _qiskit_types as qt
 from svsim.exceptions import JobError, JobTimeoutError
 
 if TYPE_CHECKING:
@@ -69,7 +70,7 @@ __all__ = [
 ]
 
 
-class JobStatus(enum.Enum):
+class _JobStatus(enum.Enum):
     """The states of a job; the values are Qiskit's messages."""
 
     INITIALIZING = "job is being initialized"
@@ -80,6 +81,10 @@ class JobStatus(enum.Enum):
     DONE = "job has successfully run"
     ERROR = "job incurred error"
 
+
+# With Qiskit installed a job's status is Qiskit's own JobStatus (same members,
+# same values), so ``job.status() == qiskit.providers.JobStatus.DONE`` holds.
+JobStatus: Any = qt.job_status_type or _JobStatus
 
 JOB_FINAL_STATES = (JobStatus.DONE, JobStatus.CANCELLED, JobStatus.ERROR)
 
@@ -330,8 +335,9 @@ def _shutdown_at_exit() -> None:
 atexit.register(_shutdown_at_exit)
 
 
-class BasicProviderJob:
-    """A job on an svsim backend, with the members of Qiskit's ``BasicProviderJob``.
+class BasicProviderJob(*qt.job_bases):  # type: ignore[misc]
+    """A job on an svsim backend, with the members of Qiskit's ``BasicProviderJob``
+    (with Qiskit installed it is a Qiskit ``JobV1``).
 
     ``result`` is either a finished :class:`~svsim.result.Result` (the job is
     DONE at once, as Qiskit's synchronous simulator makes them) or a

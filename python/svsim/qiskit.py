@@ -3,11 +3,10 @@
 - :func:`circuit_from_qiskit` (``Circuit.from_qiskit``) converts a Qiskit
   ``QuantumCircuit``; :func:`circuit_from_qasm` (``Circuit.from_qasm``) reads
   OpenQASM 2 or 3 through Qiskit's own loaders and converts the result.
-- :class:`SvsimBackend` is a Qiskit ``BackendV2`` over svsim's
-  :class:`~svsim.BasicSimulator`: ``qiskit.transpile(qc, backend)`` targets the
-  gates svsim runs natively, ``backend.run`` returns a :class:`SvsimJob`
-  whose ``result()`` is a ``qiskit.result.Result``, and Qiskit's
-  ``BackendSamplerV2`` / ``BackendEstimatorV2`` run on it.
+- :func:`build_target` makes the ``Target`` of :class:`svsim.BasicSimulator`,
+  which with Qiskit installed is itself a Qiskit ``BackendV2`` (see
+  :mod:`svsim.backend`); ``SvsimBackend`` and ``SvsimJob`` are aliases of
+  svsim's one backend and one job class.
 
 This module imports Qiskit when it is imported itself; ``import svsim`` never
 imports it.  Without Qiskit, importing it raises
@@ -30,7 +29,6 @@ from __future__ import annotations
 
 import math
 import os
-import threading
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -39,9 +37,7 @@ import numpy as np
 
 from svsim.backend import BasicSimulator
 from svsim.circuit import Circuit
-from svsim.exceptions import CircuitError, SvsimError
-from svsim.exceptions import JobError as SvsimJobError
-from svsim.exceptions import JobTimeoutError as SvsimJobTimeoutError
+from svsim.exceptions import CircuitError
 from svsim.job import BasicProviderJob
 from svsim.result import MissingExtraError
 
@@ -72,10 +68,7 @@ try:
         ZGate,
         get_standard_gate_name_mapping,
     )
-    from qiskit.providers import BackendV2, JobStatus, JobV1, Options
-    from qiskit.providers.exceptions import JobError, JobTimeoutError
     from qiskit.quantum_info import Operator, Statevector
-    from qiskit.result import Result as QiskitResult
     from qiskit.transpiler import Target
 except ImportError as exc:  # pragma: no cover - exercised without the extra
     raise MissingExtraError(f"svsim.qiskit needs Qiskit: {INSTALL_HINT}") from exc
@@ -85,6 +78,7 @@ __all__ = [
     "NATIVE_GATES",
     "SvsimBackend",
     "SvsimJob",
+    "build_target",
     "circuit_from_qasm",
     "circuit_from_qiskit",
 ]
@@ -122,7 +116,7 @@ NATIVE_GATES: tuple[str, ...] = (
     "unitary",
     "global_phase",
 )
-"""The Qiskit gate names :class:`SvsimBackend`'s target offers: each runs as a
+"""The Qiskit gate names svsim's target offers: each runs as a
 native svsim gate (``ccz``, ``cs``, ``u1``... through an equivalent svsim gate,
 ``mcx`` and ``mcphase`` with any number of controls, ``unitary`` of any size)."""
 
@@ -699,178 +693,35 @@ def circuit_from_qasm(text_or_path: str | os.PathLike[str]) -> Circuit:
 
 
 # --------------------------------------------------------------------------
-# BackendV2 and its job.
+# The Target of svsim's backend.
 
 
-def _build_target() -> Target:
-    """A Target with svsim's native gates on any number of qubits, no coupling map."""
+def build_target() -> Target:
+    """The ``Target`` of :class:`svsim.BasicSimulator`, on any number of qubits, no
+    coupling map: every operation of Qiskit's own ``BasicSimulator`` target (read
+    from it, so a newer Qiskit's additions come along; gates svsim has no native
+    path for run as dense matrices), svsim's native gates (:data:`NATIVE_GATES`:
+    ``mcx`` and ``mcphase`` with any number of controls, ``unitary`` of any size),
+    ``measure``, ``reset``, ``delay`` and ``if_else``."""
+    from qiskit.providers.basic_provider import BasicSimulator as QiskitBasicSimulator
+
     target = Target(description="svsim statevector simulator", num_qubits=None)
     mapping = get_standard_gate_name_mapping()
-    for name in NATIVE_GATES:
-        if name in mapping:
+    names = dict.fromkeys(
+        (*QiskitBasicSimulator().target.operation_names, *NATIVE_GATES, "measure", "reset")
+    )
+    variadic = {"mcx": MCXGate, "mcphase": MCPhaseGate, "unitary": UnitaryGate}
+    for name in names:
+        if name in variadic:
+            target.add_instruction(variadic[name], name=name)
+        elif name in mapping:
             target.add_instruction(mapping[name], properties=None, name=name)
-    target.add_instruction(MCXGate, name="mcx")
-    target.add_instruction(MCPhaseGate, name="mcphase")
-    target.add_instruction(UnitaryGate, name="unitary")
-    for name in ("measure", "reset", "delay"):
-        target.add_instruction(mapping[name], properties=None, name=name)
     target.add_instruction(IfElseOp, name="if_else")
     return target
 
 
-_RUN_SETTINGS = ("precision", "max_parallel_threads", "fusion", "max_memory_mb")
+SvsimBackend = BasicSimulator
+"""An alias of :class:`svsim.BasicSimulator`, which is itself a Qiskit ``BackendV2``."""
 
-
-class SvsimBackend(BackendV2):
-    """svsim's simulator as a Qiskit ``BackendV2``.
-
-    ``SvsimBackend(**settings)`` makes its own :class:`~svsim.BasicSimulator`
-    with ``settings`` (``precision``, ``max_parallel_threads``, ``fusion``,
-    ``executor``, ``max_memory_mb``); ``SvsimBackend(simulator=sim)`` wraps an
-    existing one (sharing its job queue).  The target holds the gates svsim
-    runs natively (:data:`NATIVE_GATES`, plus ``measure``, ``reset``,
-    ``delay`` and ``if_else``) on any number of qubits; ``max_circuits`` is
-    ``None``.  Run options: ``shots`` (1024), ``memory`` (False),
-    ``seed_simulator``, ``initial_statevector``, and ``precision``,
-    ``max_parallel_threads``, ``fusion``, ``max_memory_mb`` (``None``: the
-    simulator's own setting).
-    """
-
-    def __init__(self, simulator: BasicSimulator | None = None, **settings: Any) -> None:
-        if simulator is not None and settings:
-            raise SvsimError("give either a simulator or settings for a new one, not both")
-        self._simulator = simulator if simulator is not None else BasicSimulator(**settings)
-        import svsim
-
-        super().__init__(
-            provider=None,
-            name="svsim",
-            description="svsim statevector simulator (C++ kernel)",
-            backend_version=svsim.__version__,
-        )
-        self._target = _build_target()
-
-    @classmethod
-    def _default_options(cls) -> Options:
-        return Options(
-            shots=1024,
-            memory=False,
-            seed_simulator=None,
-            initial_statevector=None,
-            precision=None,
-            max_parallel_threads=None,
-            fusion=None,
-            max_memory_mb=None,
-        )
-
-    @property
-    def target(self) -> Target:
-        return self._target
-
-    @property
-    def max_circuits(self) -> None:
-        return None
-
-    @property
-    def simulator(self) -> BasicSimulator:
-        """The svsim simulator that runs this backend's jobs."""
-        return self._simulator
-
-    def run(self, run_input: Any, **options: Any) -> SvsimJob:
-        """Run Qiskit circuits (or svsim ones) and return a job, already submitted.
-
-        ``run_input`` is a ``QuantumCircuit``, an svsim ``Circuit`` or a list of
-        them; ``options`` override the backend's options for this run.  Bad
-        input raises here, before a job exists.
-        """
-        items = run_input if isinstance(run_input, (list, tuple)) else [run_input]
-        circuits = [
-            item if isinstance(item, Circuit) else circuit_from_qiskit(item) for item in items
-        ]
-        merged = dict(self.options.items())
-        merged.update(options)
-        for key in _RUN_SETTINGS:
-            if merged.get(key) is None:
-                merged.pop(key, None)
-        job = self._simulator.run(circuits, **merged)
-        return SvsimJob(self, job)
-
-    def __repr__(self) -> str:
-        return f"SvsimBackend({self._simulator!r})"
-
-
-class SvsimJob(JobV1):
-    """A Qiskit job over an svsim :class:`~svsim.BasicProviderJob` (asynchronous like it).
-
-    ``result()`` returns a ``qiskit.result.Result``; ``status()`` a Qiskit
-    ``JobStatus``; svsim's job errors arrive as Qiskit's ``JobError`` and
-    ``JobTimeoutError`` (chained to svsim's).  ``svsim_job`` is the job underneath.
-    """
-
-    _async = True
-
-    def __init__(self, backend: SvsimBackend | None, job: BasicProviderJob) -> None:
-        super().__init__(backend, job.job_id())
-        self._job = job
-        self._result: QiskitResult | None = None
-        self._lock = threading.Lock()
-
-    @property
-    def svsim_job(self) -> BasicProviderJob:
-        return self._job
-
-    def submit(self) -> None:
-        """The job is submitted by ``run``; a second submission raises ``JobError``."""
-        try:
-            self._job.submit()
-        except SvsimJobError as exc:
-            raise JobError(str(exc)) from exc
-
-    def status(self) -> JobStatus:
-        return JobStatus[self._job.status().name]
-
-    def cancel(self) -> bool:
-        """Cancel the job (a running one stops between gates); True if it ends CANCELLED."""
-        return self._job.cancel()
-
-    def progress(self) -> float:
-        """The fraction of the job's operations done, 0.0 to 1.0."""
-        return self._job.progress()
-
-    def result(self, timeout: float | None = None) -> QiskitResult:
-        """Wait for the job and return its result as a ``qiskit.result.Result``."""
-        with self._lock:
-            if self._result is not None:
-                return self._result
-        try:
-            result = self._job.result(timeout=timeout)
-        except SvsimJobTimeoutError as exc:
-            raise JobTimeoutError(str(exc)) from exc
-        except SvsimJobError as exc:
-            raise JobError(str(exc)) from exc
-        converted = result.to_qiskit()
-        with self._lock:
-            if self._result is None:
-                self._result = converted
-            return self._result
-
-    def wait_for_final_state(
-        self,
-        timeout: float | None = None,
-        wait: float = 5,
-        callback: Callable[[str, JobStatus, SvsimJob], Any] | None = None,
-    ) -> None:
-        """Poll until the job is final; ``callback(job_id, status, job)`` after each poll."""
-        inner = None
-        if callback is not None:
-
-            def inner(job_id: str, status: Any, _job: Any) -> None:
-                callback(job_id, JobStatus[status.name], self)
-
-        try:
-            self._job.wait_for_final_state(timeout=timeout, wait=wait, callback=inner)
-        except SvsimJobTimeoutError as exc:
-            raise JobTimeoutError(str(exc)) from exc
-
-    def __repr__(self) -> str:
-        return f"<SvsimJob {self.job_id()!r} {self.status().name}>"
+SvsimJob = BasicProviderJob
+"""An alias of :class:`svsim.BasicProviderJob`, which is itself a Qiskit ``JobV1``."""

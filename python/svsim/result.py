@@ -12,6 +12,12 @@ Counts are built from the kernel's packed classical memory with numpy
 outcome once, never each shot.  The hex-keyed ``data["counts"]`` is built on
 first use: ``get_counts`` formats its bitstrings straight from the outcomes,
 so a million distinct outcomes are turned into strings once, not twice.
+
+With Qiskit installed, :class:`Result` and :class:`ExperimentResult` are
+subclasses of Qiskit's, ``get_counts`` returns Qiskit's ``Counts``, and each
+experiment's ``data`` can be read and written as attributes too
+(``exp.data.counts``), as Qiskit's own functions (``marginal_counts``, the V2
+primitives) do: the one result type serves both.
 """
 
 from __future__ import annotations
@@ -24,10 +30,13 @@ from typing import Any
 
 import numpy as np
 
+from svsim import _qiskit_types as qt
+
 # MissingExtraError lives in svsim.exceptions; it stays importable from here.
 from svsim.exceptions import MissingExtraError, SvsimError
 
 __all__ = [
+    "ExperimentData",
     "ExperimentResult",
     "MissingExtraError",
     "Result",
@@ -185,7 +194,37 @@ def _malformed(cls_name: str, exc: BaseException, where: str = "") -> SvsimError
 # Results.
 
 
-class ExperimentResult:
+def _no_attribute(self: Any, name: str) -> Any:
+    """``__getattr__`` of the result classes: Qiskit's bases look unknown names up
+    in a ``_metadata`` dict, which recurses while ``copy`` or ``pickle`` build an
+    instance without ``__init__``; svsim keeps no such extra fields."""
+    raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+
+class ExperimentData(dict):
+    """An experiment's data: a dict (``data["counts"]``) whose keys also read and
+    write as attributes (``data.counts``), as Qiskit's ``ExperimentResultData`` does."""
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        self[name] = value
+
+    def __delattr__(self, name: str) -> None:
+        try:
+            del self[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self)
+
+
+class ExperimentResult(*qt.experiment_result_bases):  # type: ignore[misc]
     """The result of one circuit: Qiskit's ``ExperimentResult`` fields plus ``metadata``.
 
     ``data`` holds ``counts`` (hex keys), ``memory`` (hex strings in shot
@@ -225,9 +264,12 @@ class ExperimentResult:
         self.metadata = metadata if metadata is not None else {}
         self.final_statevector = final_statevector
         self._formatted: dict[str, str] | None = None
+        self._formatted_for: tuple[Any, ...] = ()
+
+    __getattr__ = _no_attribute
 
     @property
-    def data(self) -> dict[str, Any]:
+    def data(self) -> ExperimentData:
         """Hex counts, hex memory and saved values (the hex counts built on first use)."""
         outcomes = self._outcomes
         if outcomes is not None:
@@ -236,8 +278,8 @@ class ExperimentResult:
         return self._data
 
     @data.setter
-    def data(self, value: dict[str, Any]) -> None:
-        self._data = value
+    def data(self, value: Mapping[str, Any]) -> None:
+        self._data = value if isinstance(value, ExperimentData) else ExperimentData(value)
         self._outcomes = None
 
     def has(self, key: str) -> bool:
@@ -254,12 +296,15 @@ class ExperimentResult:
         return self.header.get("name")
 
     def _format_keys(self, keys: Any) -> dict[str, str]:
-        """Formatted bitstrings for hex ``keys``, cached: each distinct key is done once."""
-        if self._formatted is None:
-            self._formatted = {}
-        cache = self._formatted
+        """Formatted bitstrings for hex ``keys``, cached: each distinct key is done once
+        (the cache starts again when the header's layout changes, as
+        ``marginal_counts`` changes it)."""
         slots = int(self.header.get("memory_slots") or 0)
         cregs = self.header.get("creg_sizes") or []
+        layout = (slots, tuple((str(name), int(size)) for name, size in cregs))
+        if self._formatted is None or self._formatted_for != layout:
+            self._formatted, self._formatted_for = {}, layout
+        cache = self._formatted
         for key in keys:
             if key not in cache:
                 cache[key] = format_bitstring(key, slots, cregs)
@@ -367,8 +412,9 @@ ExperimentKey = Any
 """An experiment's index (int), its circuit's name (str), or the circuit itself, or None."""
 
 
-class Result:
-    """The result of a job: one :class:`ExperimentResult` per circuit, as in Qiskit.
+class Result(*qt.result_bases):  # type: ignore[misc]
+    """The result of a job: one :class:`ExperimentResult` per circuit, as in Qiskit
+    (with Qiskit installed, a ``qiskit.result.Result``).
 
     The ``get_*`` methods take an experiment by index, by circuit name or by
     the circuit object (anything with a ``name``), like Qiskit's.
@@ -396,6 +442,8 @@ class Result:
         self.status = status
         self.header = header if header is not None else {}
         self.time_taken = time_taken
+
+    __getattr__ = _no_attribute
 
     # ------------------------------------------------------------ lookup
 
@@ -451,7 +499,8 @@ class Result:
         With several experiments and no ``experiment``, a list of all their
         counts, as in Qiskit.  A circuit with no clbits has ``{}`` counts:
         Qiskit 2's ``BasicSimulator`` gives ``{}`` as well (it records no
-        outcome when there is nothing to measure into).
+        outcome when there is nothing to measure into).  With Qiskit installed
+        each is a ``qiskit.result.Counts`` (``most_frequent()``, ...).
         """
         keys: Sequence[ExperimentKey]
         keys = range(len(self.results)) if experiment is None else [experiment]
@@ -460,7 +509,7 @@ class Result:
             exp = self._get_experiment(key)
             if not exp.has("counts"):
                 raise SvsimError(f"no counts for experiment {exp.name!r}")
-            all_counts.append(exp.counts())
+            all_counts.append(qt.counts_type(exp.counts()))
         return all_counts[0] if len(all_counts) == 1 else all_counts
 
     def get_memory(self, experiment: ExperimentKey = None) -> list[str]:
@@ -490,6 +539,11 @@ class Result:
         if state is None and label == "statevector":
             state = exp.final_statevector
         if not isinstance(state, np.ndarray):
+            if exp.metadata.get("method") == "stabilizer":
+                raise SvsimError(
+                    f"experiment {exp.name!r} ran with the stabilizer method, which keeps no "
+                    "statevector; run it with method='statevector' if it fits"
+                )
             raise SvsimError(
                 f"no statevector {label!r} for experiment {exp.name!r}; add "
                 f"save_statevector(label={label!r}) to the circuit"
@@ -739,9 +793,12 @@ def result_from_outputs(
             if label in _RESERVED_KEYS:
                 raise ValueError(f"save label {label!r} is reserved for the result's {label}")
             data[label] = value
+        stabilizer = out.method == "stabilizer"
+        shot_method = "sampling" if stabilizer else out.method
         meta: dict[str, Any] = {
-            "method": out.method,
-            "measure_sampling": out.method == "sampling",
+            "method": "stabilizer" if stabilizer else "statevector",
+            "shot_method": shot_method,
+            "measure_sampling": shot_method == "sampling",
             "threads": int(out.threads),
             "precision": out.precision,
         }

@@ -1,0 +1,145 @@
+"""A backend's options: their defaults and the one check each gets.
+
+The options are Qiskit ``BasicSimulator``'s run options (``shots``,
+``memory``, ``initial_statevector``, ``seed_simulator``,
+``use_clifford_optimization``, with Qiskit's defaults) and svsim's own
+settings (``method``, ``precision``, ``max_parallel_threads``, ``fusion``,
+``max_memory_mb``).  The constructor, ``set_options`` and ``run()`` all check
+a value with :func:`check_option`, so a bad value is refused the same way
+wherever it is given, before any job exists.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from svsim import engine
+from svsim.exceptions import CircuitError, SimulatorError
+
+__all__ = ["DEFAULTS", "METHODS", "SEED_LIMIT", "check_option", "is_int"]
+
+SEED_LIMIT = 1 << 63
+METHODS = ("automatic", "statevector", "stabilizer")
+
+DEFAULTS: dict[str, Any] = {
+    "shots": 1024,
+    "memory": True,
+    "initial_statevector": None,
+    "seed_simulator": None,
+    "use_clifford_optimization": False,
+    "method": "automatic",
+    "precision": "double",
+    "max_parallel_threads": 0,
+    "fusion": True,
+    "max_memory_mb": None,
+}
+"""Every option and its default; ``memory=True`` and the first five are Qiskit's."""
+
+
+def is_int(value: object) -> bool:
+    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
+
+
+def _is_bool(value: object) -> bool:
+    return isinstance(value, (bool, np.bool_))
+
+
+def _shots(value: object) -> int:
+    if not is_int(value) or int(value) < 1:  # type: ignore[call-overload]
+        raise CircuitError(f"shots must be a positive int, got {value!r}")
+    return int(value)  # type: ignore[call-overload]
+
+
+def _flag(name: str, error: type[Exception]) -> Callable[[object], bool]:
+    def check(value: object) -> bool:
+        if not _is_bool(value):
+            raise error(f"{name} must be True or False, got {value!r}")
+        return bool(value)
+
+    return check
+
+
+def _seed(value: object) -> int | None:
+    if value is None:
+        return None
+    if is_int(value) and 0 <= int(value) < SEED_LIMIT:  # type: ignore[call-overload]
+        return int(value)  # type: ignore[call-overload]
+    raise CircuitError(f"seed_simulator must be an int in [0, 2**63) or None, got {value!r}")
+
+
+def _initial_statevector(value: object) -> np.ndarray | None:
+    """A complex128 vector of norm 1 whose length is a power of two; run() then
+    checks that length against each circuit's qubits."""
+    if value is None:
+        return None
+    size = int(np.size(value))  # type: ignore[arg-type]
+    num_qubits = max(size - 1, 0).bit_length()
+    if size != 1 << num_qubits:
+        raise CircuitError(
+            f"initial_statevector has {size} entries; a statevector has 2**num_qubits"
+        )
+    return engine.check_initial_statevector(value, num_qubits)
+
+
+def _method(value: object) -> str:
+    if value not in METHODS:
+        choices = ", ".join(map(repr, METHODS))
+        raise SimulatorError(f"method must be one of {choices}, not {value!r}")
+    return str(value)
+
+
+def _precision(value: object) -> str:
+    if not isinstance(value, str):
+        raise SimulatorError(f"precision must be 'single' or 'double', not {value!r}")
+    return engine.check_precision(value)
+
+
+def _threads(value: object) -> int:
+    if not is_int(value) or int(value) < 0:  # type: ignore[call-overload]
+        raise SimulatorError(
+            f"max_parallel_threads must be an int >= 0 (0: all cores), got {value!r}"
+        )
+    return int(value)  # type: ignore[call-overload]
+
+
+def _max_memory(value: object) -> float | None:
+    if value is None:
+        return None
+    if (
+        _is_bool(value)
+        or not isinstance(value, numbers.Real)
+        or not math.isfinite(float(value))
+        or float(value) <= 0
+    ):
+        raise SimulatorError(f"max_memory_mb must be a positive number or None, got {value!r}")
+    return float(value)
+
+
+_CHECKS: dict[str, Callable[[Any], Any]] = {
+    "shots": _shots,
+    "memory": _flag("memory", CircuitError),
+    "initial_statevector": _initial_statevector,
+    "seed_simulator": _seed,
+    "use_clifford_optimization": _flag("use_clifford_optimization", SimulatorError),
+    "method": _method,
+    "precision": _precision,
+    "max_parallel_threads": _threads,
+    "fusion": _flag("fusion", SimulatorError),
+    "max_memory_mb": _max_memory,
+}
+
+
+def check_option(name: str, value: Any) -> Any:
+    """``value`` checked (and normalised: numpy ints to int, ...) for option ``name``.
+
+    Raises:
+        CircuitError: a run's input is bad (``shots``, ``memory``,
+            ``seed_simulator``, ``initial_statevector``).
+        SimulatorError: a setting is bad.
+    """
+    return _CHECKS[name](value)
