@@ -60,12 +60,14 @@ def wait_until_running(job, min_progress: float = 0.0) -> None:
 
 def test_name_options_and_settings():
     backend = BasicSimulator(precision="single", max_parallel_threads=1, fusion=False)
-    assert backend.name == "svsim"
+    assert backend.name == "basic_simulator"  # Qiskit's name
     assert backend.backend_version == svsim.__version__
     assert (backend.precision, backend.max_parallel_threads, backend.fusion) == ("single", 1, False)
     options = backend.options
-    assert (options.shots, options.memory, options.seed_simulator) == (1024, False, None)
-    assert options.precision == "single"
+    # Qiskit's BasicSimulator defaults: memory=True.
+    assert (options.shots, options.memory, options.seed_simulator) == (1024, True, None)
+    assert options.use_clifford_optimization is False and options.initial_statevector is None
+    assert (options.precision, options.method) == ("single", "automatic")
     assert "svsim" in repr(backend) or "BasicSimulator" in repr(backend)
 
 
@@ -118,13 +120,15 @@ def test_given_executor_runs_the_jobs():
 def test_provider():
     provider = BasicProvider()
     backend = provider.get_backend()
-    assert isinstance(backend, BasicSimulator) and backend.name == "svsim"
-    assert provider.get_backend("svsim") is backend
+    assert isinstance(backend, BasicSimulator) and backend.name == "basic_simulator"
     assert provider.get_backend("basic_simulator") is backend  # Qiskit's name
+    assert provider.get_backend("svsim") is backend  # svsim's own, an alias
+    assert backend.provider is provider
     assert provider.backends() == [backend]
-    assert provider.backends("other") == []
-    with pytest.raises(svsim.SvsimError, match="no backend named 'other'"):
-        provider.get_backend("other")
+    # Qiskit's provider raises for an unknown name in backends() and get_backend()
+    for lookup in (provider.backends, provider.get_backend):
+        with pytest.raises(svsim.BackendNotFoundError, match="'other' backend is not installed"):
+            lookup("other")
     single = provider.get_backend(precision="single")
     assert single is not backend and single.precision == "single"
     assert svsim.BasicProvider is BasicProvider and svsim.BasicSimulator is BasicSimulator
@@ -284,8 +288,9 @@ def test_metadata_records_the_sampling_method_and_settings():
     mid.measure(1, 1)
     result = backend.run([bell(), mid], shots=50, seed_simulator=4).result(WAIT)
     terminal, trajectory = (r.metadata for r in result.results)
-    assert terminal["method"] == "sampling" and terminal["measure_sampling"] is True
-    assert trajectory["method"] == "trajectory" and trajectory["measure_sampling"] is False
+    assert terminal["method"] == trajectory["method"] == "statevector"
+    assert terminal["shot_method"] == "sampling" and terminal["measure_sampling"] is True
+    assert trajectory["shot_method"] == "trajectory" and trajectory["measure_sampling"] is False
     for meta in (terminal, trajectory):
         assert meta["threads"] == 1 and meta["precision"] == "double"
         assert meta["fusion"]["enabled"] is True
@@ -294,7 +299,9 @@ def test_metadata_records_the_sampling_method_and_settings():
     header = result.results[0].header
     assert header["name"] == "bell" and header["creg_sizes"] == [["c", 2]]
     assert header["memory_slots"] == 2 and header["n_qubits"] == 2
-    assert result.backend_name == "svsim" and result.success and result.status == "COMPLETED"
+    assert (
+        result.backend_name == "basic_simulator" and result.success and result.status == "COMPLETED"
+    )
     assert result.job_id and result.date
 
 

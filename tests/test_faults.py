@@ -436,7 +436,7 @@ def test_shots_count_against_the_limit():
     # memory=True keeps a string per shot: it counts too
     shots = 1 << 16
     small = BasicSimulator(max_memory_mb=3)
-    small.run(bell(), shots=shots).result(WAIT)
+    small.run(bell(), shots=shots, memory=False).result(WAIT)
     with pytest.raises(svsim.SimulatorError, match="together"):
         small.run(bell(), shots=shots, memory=True)
 
@@ -500,7 +500,7 @@ def test_trajectory_prefix_copy_only_where_it_fits(monkeypatch):
     for limit in (fits, fits - 1 / MiB, fits - 0.5):
         job = BasicSimulator(max_memory_mb=limit).run(qc, shots=shots, seed_simulator=5)
         result = job.result(WAIT)
-        assert result.results[0].metadata["method"] == "trajectory"
+        assert result.results[0].metadata["shot_method"] == "trajectory"
         results.append(result.get_counts())
     assert flags == [True, False, False]
     assert results[0] == results[1] == results[2]

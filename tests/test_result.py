@@ -373,7 +373,7 @@ def test_to_qiskit():
     assert type(theirs).__module__.startswith("qiskit")
     assert theirs.get_counts() == result.get_counts()
     assert theirs.get_memory(1) == result.get_memory(1)
-    assert theirs.job_id == result.job_id and theirs.backend_name == "svsim"
+    assert theirs.job_id == result.job_id and theirs.backend_name == "basic_simulator"
     assert theirs.get_statevector(0) is result.get_statevector(0)
 
 

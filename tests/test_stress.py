@@ -133,7 +133,7 @@ def plan_job(k: int, rng: random.Random) -> Planned:
 
         def check(result: svsim.Result) -> None:
             assert result.get_counts() == {key: shots}
-            assert result.results[0].metadata["method"] == "trajectory"
+            assert result.results[0].metadata["shot_method"] == "trajectory"
 
         return Planned([feedback_circuit(n, value)], shots, memory, check)
     values = [rng.randrange(1 << n) for _ in range(3)]

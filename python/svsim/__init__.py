@@ -1,11 +1,24 @@
-"""svsim: a fast statevector simulator with the job API of Qiskit's basic provider."""
+"""svsim: a fast statevector simulator, a drop-in for Qiskit's ``BasicSimulator``.
+
+With Qiskit installed, ``svsim.BasicSimulator`` is a Qiskit ``BackendV2`` and
+svsim's jobs, results, statuses and errors are Qiskit's types (see
+:mod:`svsim._qiskit_types`); without it the same classes run on numpy alone.
+"""
 
 from __future__ import annotations
 
 from svsim import _core
 from svsim.backend import BasicProvider, BasicSimulator
 from svsim.circuit import Circuit, Instruction
-from svsim.exceptions import CircuitError, JobError, JobTimeoutError, SimulatorError, SvsimError
+from svsim.exceptions import (
+    BackendNotFoundError,
+    BasicProviderError,
+    CircuitError,
+    JobError,
+    JobTimeoutError,
+    SimulatorError,
+    SvsimError,
+)
 from svsim.job import JOB_FINAL_STATES, BasicProviderJob, JobStatus
 from svsim.result import ExperimentResult, Result
 
@@ -13,7 +26,9 @@ __version__ = "0.1.0"
 
 __all__ = [
     "JOB_FINAL_STATES",
+    "BackendNotFoundError",
     "BasicProvider",
+    "BasicProviderError",
     "BasicProviderJob",
     "BasicSimulator",
     "Circuit",

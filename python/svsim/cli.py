@@ -33,10 +33,12 @@ import numpy as np
 
 import svsim
 from svsim import engine, families
-from svsim.backend import SEED_LIMIT, BasicSimulator
+from svsim._qiskit_types import HAVE_QISKIT
+from svsim.backend import BACKEND_NAME, BasicSimulator
 from svsim.circuit import Circuit
 from svsim.exceptions import JobError, SvsimError
 from svsim.job import BasicProviderJob, JobStatus
+from svsim.options import SEED_LIMIT
 
 __all__ = ["EXIT_FAILED", "EXIT_INTERRUPTED", "EXIT_OK", "EXIT_USAGE", "main"]
 
@@ -353,7 +355,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if "measure" not in circuit.count_ops():
         circuit.measure_all()
     try:
-        job = backend.run(circuit, shots=args.shots, seed_simulator=seed)
+        job = backend.run(circuit, shots=args.shots, seed_simulator=seed, memory=False)
     except SvsimError as exc:  # too large for memory, or a circuit the kernel refuses
         raise UsageError(f"svsim run: {_one_line(exc)}") from None
     label = f"{circuit.name} ({circuit.num_qubits} qubits, {args.precision})"
@@ -408,6 +410,7 @@ def _info() -> dict[str, Any]:
         name: _version_of(dist)
         for name, dist in (
             ("qiskit", "qiskit"),
+            ("stim", "stim"),
             ("tqdm", "tqdm"),
             ("matplotlib", "matplotlib"),
             ("distributed", "distributed"),
@@ -422,6 +425,11 @@ def _info() -> dict[str, Any]:
         "build": {k: (list(v) if isinstance(v, tuple) else v) for k, v in build.items()},
         "memory": {"available_bytes": available, "limit_bytes": limit_mb << 20},
         "max_qubits": max_qubits,
+        "backend": {
+            "name": BACKEND_NAME,
+            "qiskit_backend_v2": HAVE_QISKIT,
+            "methods": ["statevector", *(["stabilizer"] if extras["stim"] else [])],
+        },
         "extras": extras,
     }
 
@@ -450,6 +458,13 @@ def _cmd_info(args: argparse.Namespace) -> int:
             f"  max qubits  {fit['qubits']:>2} in {precision} precision "
             f"({_format_bytes(fit['statevector_bytes'])} statevector)"
         )
+    backend = info["backend"]
+    kind = "a Qiskit BackendV2" if backend["qiskit_backend_v2"] else "numpy only (no Qiskit)"
+    lines.append(
+        f"  backend     BasicSimulator ({backend['name']!r}), {kind}; methods "
+        f"{', '.join(backend['methods'])}"
+        + ("" if "stabilizer" in backend["methods"] else " (stabilizer: pip install stim)")
+    )
     extras = ", ".join(
         f"{name} {version}" if version else f"{name} (not installed)"
         for name, version in info["extras"].items()

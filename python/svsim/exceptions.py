@@ -19,6 +19,7 @@ from svsim import _qiskit_types as qt
 
 __all__ = [
     "BackendNotFoundError",
+    "BasicProviderError",
     "CircuitError",
     "JobError",
     "JobTimeoutError",
@@ -37,6 +38,12 @@ class SvsimError(*qt.backend_error_bases, Exception):  # type: ignore[misc]
 
     def __str__(self) -> str:
         return Exception.__str__(self)
+
+
+BasicProviderError = SvsimError
+"""Qiskit's name, for the literal swap ``from svsim import BasicProviderError``:
+the base of every svsim error (with Qiskit installed, a subclass of Qiskit's
+``BasicProviderError``, so either name catches svsim's errors)."""
 
 
 class JobError(SvsimError, *qt.job_error_bases):  # type: ignore[misc]

@@ -235,7 +235,9 @@ class ExperimentResult(*qt.experiment_result_bases):  # type: ignore[misc]
     :meth:`to_dict` or of equality, since it can be large and a user who
     wants it kept in the record saves it with ``save_statevector``.  It is
     ``None`` in a result rebuilt by :meth:`from_dict`.  ``outcomes``, when
-    given, stands for ``data["counts"]`` until ``data`` is first read.
+    given, stands for ``data["counts"]`` until ``data`` is first read, and with
+    ``shot_order`` (each shot's row in ``outcomes``) for ``data["memory"]``: a
+    job's memory costs an index per shot until someone reads it.
     """
 
     def __init__(
@@ -251,12 +253,14 @@ class ExperimentResult(*qt.experiment_result_bases):  # type: ignore[misc]
         metadata: dict[str, Any] | None = None,
         final_statevector: np.ndarray | None = None,
         outcomes: Outcomes | None = None,
+        shot_order: np.ndarray | None = None,
     ) -> None:
         self.shots = shots
         self.success = success
         self.data = data
-        # Counts not yet in data: data["counts"] is made from these when first read.
+        # Counts (and memory) not yet in data: made from these when data is first read.
         self._outcomes = outcomes
+        self._shot_order = shot_order if outcomes is not None else None
         self.status = status
         self.seed_simulator = seed_simulator
         self.time_taken = time_taken
@@ -270,9 +274,14 @@ class ExperimentResult(*qt.experiment_result_bases):  # type: ignore[misc]
 
     @property
     def data(self) -> ExperimentData:
-        """Hex counts, hex memory and saved values (the hex counts built on first use)."""
+        """Hex counts, hex memory and saved values (the hex counts and memory built
+        on first use)."""
         outcomes = self._outcomes
         if outcomes is not None:
+            if self._shot_order is not None:
+                keys = np.asarray(outcomes.hex_keys(), dtype=object)
+                self._data["memory"] = keys[self._shot_order].tolist()
+                self._shot_order = None
             self._data["counts"] = outcomes.hex_counts()
             self._outcomes = None
         return self._data
@@ -281,14 +290,18 @@ class ExperimentResult(*qt.experiment_result_bases):  # type: ignore[misc]
     def data(self, value: Mapping[str, Any]) -> None:
         self._data = value if isinstance(value, ExperimentData) else ExperimentData(value)
         self._outcomes = None
+        self._shot_order = None
 
     def has(self, key: str) -> bool:
-        """Whether ``data`` has ``key``, without building the hex counts."""
-        return key in self._data or (key == "counts" and self._outcomes is not None)
+        """Whether ``data`` has ``key``, without building the hex counts or memory."""
+        if key in self._data:
+            return True
+        pending = self._outcomes is not None
+        return pending and (key == "counts" or (key == "memory" and self._shot_order is not None))
 
     def get(self, key: str) -> Any:
-        """``data.get(key)``, without building the hex counts unless ``key`` is "counts"."""
-        return self.data.get(key) if key == "counts" else self._data.get(key)
+        """``data.get(key)``, building the hex counts and memory only for those keys."""
+        return self.data.get(key) if key in _RESERVED_KEYS else self._data.get(key)
 
     @property
     def name(self) -> str | None:
@@ -762,7 +775,7 @@ def result_from_outputs(
     circuits: Sequence[Any],
     *,
     job_id: str,
-    backend_name: str = "svsim",
+    backend_name: str = "basic_simulator",
     backend_version: str = "",
     memory: bool = False,
     metadata: Sequence[Mapping[str, Any]] | None = None,
@@ -781,14 +794,13 @@ def result_from_outputs(
     for i, (out, circuit) in enumerate(zip(outputs, circuits, strict=True)):
         data: dict[str, Any] = {}
         outcomes: Outcomes | None = None
+        order: np.ndarray | None = None
         if out.memory.shape[1] == 0:
             data["counts"] = {}
             if memory:
                 data["memory"] = []
         else:
             outcomes, order = Outcomes.from_memory(out.memory, keep_order=memory)
-            if order is not None:
-                data["memory"] = np.asarray(outcomes.hex_keys(), dtype=object)[order].tolist()
         for label, value in out.saves.items():
             if label in _RESERVED_KEYS:
                 raise ValueError(f"save label {label!r} is reserved for the result's {label}")
@@ -816,6 +828,7 @@ def result_from_outputs(
                 metadata=meta,
                 final_statevector=out.statevector,
                 outcomes=outcomes,
+                shot_order=order,
             )
         )
     if time_taken is None:

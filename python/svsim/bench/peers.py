@@ -196,7 +196,7 @@ def svsim_execute(
             backend = svsim.BasicSimulator(
                 precision=precision, max_parallel_threads=threads, fusion=fusion
             )
-        result = backend.run(items, shots=shots, seed_simulator=seed).result()
+        result = backend.run(items, shots=shots, seed_simulator=seed, memory=False).result()
         return _SvsimRun(result, None)
     from svsim.engine import run_experiment
 
