@@ -389,6 +389,10 @@ def test_info_in_a_process():
     assert ("OpenMP yes" if build["openmp"] else "OpenMP no") in out
     assert f"SIMD {build['simd']}" in out
     assert "in double precision" in out and "in single precision" in out
+    from svsim._qiskit_types import HAVE_QISKIT
+
+    kind = "a Qiskit BackendV2" if HAVE_QISKIT else "numpy only (no Qiskit)"
+    assert f"BasicSimulator ('basic_simulator'), {kind}" in out
 
 
 def test_info_json(capsys):
@@ -396,6 +400,10 @@ def test_info_json(capsys):
     info = json.loads(capsys.readouterr().out)
     assert info["version"] == svsim.__version__
     assert info["build"]["openmp"] == svsim.build_info()["openmp"]
+    backend = info["backend"]
+    assert backend["name"] == svsim.BasicSimulator().name == "basic_simulator"
+    assert backend["qiskit_backend_v2"] == (info["extras"]["qiskit"] is not None)
+    assert ("stabilizer" in backend["methods"]) == (info["extras"]["stim"] is not None)
     double = info["max_qubits"]["double"]["qubits"]
     single = info["max_qubits"]["single"]["qubits"]
     assert single == double + 1 or single == double  # one more qubit at half the size
