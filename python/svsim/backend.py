@@ -11,11 +11,8 @@ circuits, chooses each one's method (statevector, or the stabilizer method of
 :mod:`svsim.stabilizer` for Clifford circuits) and submits a job whose work
 runs the circuits one after another on the backend's executor.
 
-A job's work is :func:`run_job` over a :class:`JobSpec`: plain, picklable data
-(the circuits, shots, seeds, settings) in, a :class:`~svsim.result.Result`
-out.  On a thread pool the job calls it with its :class:`~svsim.job.JobControl`
-(cancel between gates, progress); a process pool or a Dask client gets
-``run_job`` and the spec to run wherever it runs its work.
+A job's work is :func:`svsim.work.run_job` over a :class:`~svsim.work.JobSpec`
+(plain, picklable data); both are importable from here too.
 """
 
 from __future__ import annotations
@@ -23,12 +20,10 @@ from __future__ import annotations
 import importlib.util
 import secrets
 import threading
-import time
 import uuid
 import warnings
 from collections.abc import Sequence
 from concurrent.futures import Executor
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -50,7 +45,7 @@ from svsim.job import (
     runs_in_process,
 )
 from svsim.options import DEFAULTS, SEED_LIMIT, check_option
-from svsim.result import Result, result_from_outputs
+from svsim.work import Experiment, JobSpec, JobWork, Settings, run_job
 
 __all__ = ["BACKEND_NAME", "BasicProvider", "BasicSimulator", "JobSpec", "run_job"]
 
@@ -63,21 +58,6 @@ def _version() -> str:
     import svsim  # late: svsim/__init__ imports this module
 
     return svsim.__version__
-
-
-@dataclass(frozen=True)
-class _Settings:
-    precision: str
-    threads: int
-    fusion: bool
-    max_memory_mb: float | None
-
-
-@dataclass(frozen=True)
-class _Experiment:
-    circuit: Circuit
-    seed: int
-    method: str = "statevector"  # or "stabilizer"
 
 
 class BasicSimulator(qt.BackendBase):  # type: ignore[misc]
@@ -298,7 +278,7 @@ class BasicSimulator(qt.BackendBase):  # type: ignore[misc]
         if self._closed:
             raise SimulatorError("this backend is closed; make a new BasicSimulator")
         options = self._run_options(run_options)
-        settings = _Settings(
+        settings = Settings(
             precision=options["precision"],
             threads=options["max_parallel_threads"],
             fusion=options["fusion"],
@@ -324,7 +304,7 @@ class BasicSimulator(qt.BackendBase):  # type: ignore[misc]
         _check_job_memory(circuits, methods, shots, settings, memory, initial, remote)
 
         experiments = tuple(
-            _Experiment(c, (seed + i) % SEED_LIMIT, m)
+            Experiment(c, (seed + i) % SEED_LIMIT, m)
             for i, (c, m) in enumerate(zip(circuits, methods, strict=True))
         )
         control = JobControl([len(c.data) + 1 for c in circuits])
@@ -339,7 +319,7 @@ class BasicSimulator(qt.BackendBase):  # type: ignore[misc]
             initial=initial,
             settings=settings,
         )
-        job = BasicProviderJob(self, job_id, _JobWork(spec, control), control=control)
+        job = BasicProviderJob(self, job_id, JobWork(spec, control), control=control)
         job.submit()
         return job
 
@@ -361,7 +341,7 @@ class BasicSimulator(qt.BackendBase):  # type: ignore[misc]
         method: str,
         use_clifford: bool,
         initial: np.ndarray | None,
-        settings: _Settings,
+        settings: Settings,
         shots: int,
     ) -> str:
         """The method that runs ``circuit``: ``"stabilizer"`` when asked for, or
@@ -447,7 +427,7 @@ def _check_job_memory(
     circuits: Sequence[Circuit],
     methods: Sequence[str],
     shots: int,
-    settings: _Settings,
+    settings: Settings,
     memory: bool = False,
     initial: np.ndarray | None = None,
     remote: bool = False,
@@ -506,127 +486,6 @@ def _check_job_memory(
             f"precision='single', or raise max_memory_mb to at least "
             f"{-(-total // (1 << 20))} if the machine has the memory"
         )
-
-
-@dataclass(frozen=True, eq=False)
-class JobSpec:
-    """What one job runs, as plain picklable data: all a remote executor receives.
-
-    ``experiments[i]`` is circuit ``i`` with its seed; ``initial`` is the
-    checked initial statevector (complex128) or None; ``settings`` the
-    backend's settings with the run's overrides.
-    """
-
-    job_id: str
-    backend_name: str
-    backend_version: str
-    experiments: tuple[_Experiment, ...]
-    shots: int
-    memory: bool
-    initial: np.ndarray | None
-    settings: _Settings
-
-
-def run_job(spec: JobSpec, control: JobControl | None = None) -> Result:
-    """Run a job's experiments one after another in this thread; its Result.
-
-    A module-level function over plain data, so a process pool or a Dask
-    worker can run it: ``executor.submit(run_job, spec)``.  Given the job's
-    ``control`` (only where the job lives, in this process), it can be
-    cancelled between and during experiments, and reports its progress.
-
-    Each experiment's memory limit is what the earlier ones leave of
-    ``max_memory_mb``: the result keeps their statevectors and shot data.
-    """
-    start = time.perf_counter()
-    s = spec.settings
-    outputs = []
-    kept = 0  # bytes that the earlier experiments' outputs hold
-    for index, experiment in enumerate(spec.experiments):
-        run_control = control.start(index) if control is not None else None
-        limit = None if s.max_memory_mb is None else s.max_memory_mb - kept / (1 << 20)
-        circuit = experiment.circuit
-        if experiment.method == "stabilizer":
-            from svsim import stabilizer
-
-            output = stabilizer.run_stabilizer(
-                circuit, shots=spec.shots, seed=experiment.seed, control=run_control
-            )
-        else:
-            output = engine.run_experiment(
-                circuit,
-                shots=spec.shots,
-                seed=experiment.seed,
-                precision=s.precision,
-                threads=s.threads,
-                max_memory_mb=limit,
-                control=run_control,
-                initial_statevector=spec.initial,
-                fusion=s.fusion,
-            )
-            kept += engine.statevectors_needed(circuit) * engine.state_bytes(
-                circuit.num_qubits, s.precision
-            )
-        if control is not None:
-            control.finish(index)
-        outputs.append(output)
-        kept += int(output.memory.nbytes)
-    if control is not None:
-        control.check()
-    metadata = [
-        {
-            "fusion": _fusion_metadata(out),
-            "parallel_shots": 1,
-            "parallel_state_update": int(out.threads),
-            "max_memory_mb": s.max_memory_mb,
-        }
-        for out in outputs
-    ]
-    result = result_from_outputs(
-        outputs,
-        [e.circuit for e in spec.experiments],
-        job_id=spec.job_id,
-        backend_name=spec.backend_name,
-        backend_version=spec.backend_version,
-        memory=spec.memory,
-        metadata=metadata,
-        time_taken=time.perf_counter() - start,
-    )
-    if control is not None:
-        control.check()
-    return result
-
-
-class _JobWork:
-    """The work of one job: :func:`run_job` over its spec, with its control here,
-    or as a picklable task (:meth:`as_task`) for an executor elsewhere.
-
-    A plain object rather than a closure so the job's ``repr`` and a
-    debugger show what it holds.
-    """
-
-    def __init__(self, spec: JobSpec, control: JobControl) -> None:
-        self.spec = spec
-        self.control = control
-
-    def __call__(self) -> Result:
-        return run_job(self.spec, self.control)
-
-    def as_task(self) -> tuple[Any, tuple[Any, ...]]:
-        """``(run_job, (spec,))``: what a process pool or Dask runs."""
-        return run_job, (self.spec,)
-
-
-def _fusion_metadata(output: engine.ExperimentOutput) -> dict[str, Any]:
-    """Aer's fusion record: was it enabled, and did it merge any operations."""
-    return {
-        "enabled": output.fusion,
-        "applied": output.fusion and output.ops_run < output.ops_encoded,
-        "ops_encoded": output.ops_encoded,
-        "ops_run": output.ops_run,
-        "threshold": engine.FUSION_THRESHOLD,
-        "max_fused_qubits": engine.MAX_FUSED_QUBITS,
-    }
 
 
 class BasicProvider:
