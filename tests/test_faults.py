@@ -146,16 +146,16 @@ def test_kernel_exception_ends_only_that_job(monkeypatch):
 
 
 def test_failure_while_building_the_result_ends_the_job_in_error(monkeypatch):
-    from svsim import backend as backend_module
+    from svsim import work as work_module
 
-    real = backend_module.result_from_outputs
+    real = work_module.result_from_outputs
 
     def broken(outputs, circuits, **kwargs):
         if circuits[0].name == "broken":
             raise ValueError("cannot build this result")
         return real(outputs, circuits, **kwargs)
 
-    monkeypatch.setattr(backend_module, "result_from_outputs", broken)
+    monkeypatch.setattr(work_module, "result_from_outputs", broken)
     backend = BasicSimulator()
     bad = backend.run(bell("broken"), shots=3)
     good = backend.run(bell(), shots=3)

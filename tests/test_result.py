@@ -12,8 +12,8 @@ from svsim.result import (
     ExperimentResult,
     Result,
     format_bitstring,
-    result_from_outputs,
 )
+from svsim.work import result_from_outputs
 
 BACKEND = svsim.BasicSimulator()
 

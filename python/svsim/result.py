@@ -7,11 +7,12 @@ it the way Qiskit's do, so code written against Qiskit's results reads ours
 unchanged.  :meth:`Result.to_dict` gives plain JSON-ready data and
 :meth:`Result.from_dict` rebuilds an equal result from it.
 
-Counts are built from the kernel's packed classical memory with numpy
-(:func:`numpy.unique` over the shots' words): Python only sees each distinct
-outcome once, never each shot.  The hex-keyed ``data["counts"]`` is built on
-first use: ``get_counts`` formats its bitstrings straight from the outcomes,
-so a million distinct outcomes are turned into strings once, not twice.
+A result made by a job (:func:`svsim.work.result_from_outputs`) holds the
+distinct outcomes of its shots; the hex-keyed ``data["counts"]`` and
+``data["memory"]`` are built from them on first use: ``get_counts`` formats
+its bitstrings straight from the outcomes, so a million distinct outcomes are
+turned into strings once, not twice, and per-shot memory costs nothing until
+it is read.
 
 With Qiskit installed, :class:`Result` and :class:`ExperimentResult` are
 subclasses of Qiskit's, ``get_counts`` returns Qiskit's ``Counts``, and each
@@ -22,7 +23,6 @@ primitives) do: the one result type serves both.
 
 from __future__ import annotations
 
-import datetime
 import inspect
 import warnings
 from collections.abc import Mapping, Sequence
@@ -42,7 +42,6 @@ __all__ = [
     "Result",
     "experiment_header",
     "format_bitstring",
-    "result_from_outputs",
 ]
 
 _RESERVED_KEYS = ("counts", "memory")
@@ -252,7 +251,7 @@ class ExperimentResult(*qt.experiment_result_bases):  # type: ignore[misc]
         header: dict[str, Any] | None = None,
         metadata: dict[str, Any] | None = None,
         final_statevector: np.ndarray | None = None,
-        outcomes: Outcomes | None = None,
+        outcomes: Any = None,
         shot_order: np.ndarray | None = None,
     ) -> None:
         self.shots = shots
@@ -711,138 +710,3 @@ class Result(*qt.result_bases):  # type: ignore[misc]
             f"Result(backend_name={self.backend_name!r}, job_id={self.job_id!r}, "
             f"success={self.success}, experiments={names})"
         )
-
-
-# --------------------------------------------------------------------------
-# From the engine's outputs.
-
-
-class Outcomes:
-    """The distinct outcomes of a run's shots and how often each came up.
-
-    Row i of ``words`` (packed like the kernel's memory: clbit c is bit c % 64
-    of word c // 64) came up ``counts[i]`` times.
-    """
-
-    def __init__(self, words: np.ndarray, counts: np.ndarray) -> None:
-        self.words = words
-        self.counts = counts
-        self._hex_keys: list[str] | None = None
-
-    @classmethod
-    def from_memory(
-        cls, memory: np.ndarray, keep_order: bool
-    ) -> tuple[Outcomes, np.ndarray | None]:
-        """The outcomes of packed ``(shots, words)`` uint64 memory and, with
-        ``keep_order``, each shot's row in them (an inverse index)."""
-        shots, words = memory.shape
-        if words == 1:
-            # A plain sort of one word each, with no inverse to track unless asked.
-            unique, *rest = np.unique(memory[:, 0], return_inverse=keep_order, return_counts=True)
-            unique = unique.reshape(-1, 1)
-        else:
-            rows = np.ascontiguousarray(memory, dtype="<u8")
-            unique, *rest = np.unique(rows, axis=0, return_inverse=keep_order, return_counts=True)
-        inverse = np.asarray(rest[0]).reshape(-1) if keep_order else None
-        return cls(unique, rest[-1]), inverse
-
-    def fit_one_word(self) -> bool:
-        return self.words.shape[1] <= 1
-
-    def as_ints(self) -> tuple[list[int], list[int]]:
-        """Each outcome as an int (clbit c is bit c), at most 64 clbits, and its count."""
-        values = self.words[:, 0].tolist() if self.words.shape[1] else []
-        return values, self.counts.tolist()
-
-    def hex_keys(self) -> list[str]:
-        """Each outcome as Qiskit's hex key, made once."""
-        if self._hex_keys is None:
-            if self.fit_one_word():
-                self._hex_keys = list(map(hex, self.as_ints()[0]))
-            else:
-                self._hex_keys = [
-                    hex(int.from_bytes(row.tobytes(), "little")) for row in self.words
-                ]
-        return self._hex_keys
-
-    def hex_counts(self) -> dict[str, int]:
-        """Qiskit's raw counts: ``{"0x5": 3, ...}``."""
-        return dict(zip(self.hex_keys(), self.counts.tolist(), strict=True))
-
-
-def result_from_outputs(
-    outputs: Sequence[Any],
-    circuits: Sequence[Any],
-    *,
-    job_id: str,
-    backend_name: str = "basic_simulator",
-    backend_version: str = "",
-    memory: bool = False,
-    metadata: Sequence[Mapping[str, Any]] | None = None,
-    time_taken: float | None = None,
-    date: str | None = None,
-) -> Result:
-    """Build a :class:`Result` from :func:`svsim.engine.run_experiment` outputs.
-
-    ``outputs[i]`` is the run of ``circuits[i]``; ``metadata[i]`` is merged
-    into that experiment's metadata (the backend adds its settings there).
-    Per-shot memory strings are only built when ``memory`` is true.
-    """
-    if len(outputs) != len(circuits):
-        raise ValueError(f"{len(outputs)} outputs for {len(circuits)} circuits")
-    experiments = []
-    for i, (out, circuit) in enumerate(zip(outputs, circuits, strict=True)):
-        data: dict[str, Any] = {}
-        outcomes: Outcomes | None = None
-        order: np.ndarray | None = None
-        if out.memory.shape[1] == 0:
-            data["counts"] = {}
-            if memory:
-                data["memory"] = []
-        else:
-            outcomes, order = Outcomes.from_memory(out.memory, keep_order=memory)
-        for label, value in out.saves.items():
-            if label in _RESERVED_KEYS:
-                raise ValueError(f"save label {label!r} is reserved for the result's {label}")
-            data[label] = value
-        stabilizer = out.method == "stabilizer"
-        shot_method = "sampling" if stabilizer else out.method
-        meta: dict[str, Any] = {
-            "method": "stabilizer" if stabilizer else "statevector",
-            "shot_method": shot_method,
-            "measure_sampling": shot_method == "sampling",
-            "threads": int(out.threads),
-            "precision": out.precision,
-        }
-        if metadata is not None:
-            meta.update(metadata[i])
-        experiments.append(
-            ExperimentResult(
-                shots=int(out.shots),
-                success=True,
-                data=data,
-                status="DONE",
-                seed_simulator=int(out.seed),
-                time_taken=float(out.time_taken),
-                header=experiment_header(circuit),
-                metadata=meta,
-                final_statevector=out.statevector,
-                outcomes=outcomes,
-                shot_order=order,
-            )
-        )
-    if time_taken is None:
-        time_taken = sum(e.time_taken for e in experiments)
-    if date is None:
-        date = datetime.datetime.now(datetime.timezone.utc).isoformat()
-    return Result(
-        backend_name=backend_name,
-        backend_version=backend_version,
-        job_id=job_id,
-        success=True,
-        results=experiments,
-        date=date,
-        status="COMPLETED",
-        header={"backend_name": backend_name, "backend_version": backend_version},
-        time_taken=float(time_taken),
-    )

@@ -6,11 +6,18 @@ their seeds and methods, the shots, the settings): data in, a
 :class:`~svsim.job.JobControl` (cancel between gates, progress); a process
 pool or a Dask client gets ``run_job`` and the spec (``JobWork.as_task``) to
 run wherever it runs its work.
+
+:func:`result_from_outputs` turns the kernel's outputs into that result:
+counts are built from the kernel's packed classical memory with numpy
+(:class:`Outcomes`, :func:`numpy.unique` over the shots' words), so Python
+only sees each distinct outcome once, never each shot.
 """
 
 from __future__ import annotations
 
+import datetime
 import time
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,9 +26,22 @@ import numpy as np
 from svsim import engine
 from svsim.circuit import Circuit
 from svsim.job import JobControl
-from svsim.result import Result, result_from_outputs
+from svsim.result import (
+    _RESERVED_KEYS,
+    ExperimentResult,
+    Result,
+    experiment_header,
+)
 
-__all__ = ["Experiment", "JobSpec", "JobWork", "Settings", "run_job"]
+__all__ = [
+    "Experiment",
+    "JobSpec",
+    "JobWork",
+    "Outcomes",
+    "Settings",
+    "result_from_outputs",
+    "run_job",
+]
 
 
 @dataclass(frozen=True)
@@ -162,3 +182,138 @@ def _fusion_metadata(output: engine.ExperimentOutput) -> dict[str, Any]:
         "threshold": engine.FUSION_THRESHOLD,
         "max_fused_qubits": engine.MAX_FUSED_QUBITS,
     }
+
+
+# --------------------------------------------------------------------------
+# From the engine's outputs.
+
+
+class Outcomes:
+    """The distinct outcomes of a run's shots and how often each came up.
+
+    Row i of ``words`` (packed like the kernel's memory: clbit c is bit c % 64
+    of word c // 64) came up ``counts[i]`` times.
+    """
+
+    def __init__(self, words: np.ndarray, counts: np.ndarray) -> None:
+        self.words = words
+        self.counts = counts
+        self._hex_keys: list[str] | None = None
+
+    @classmethod
+    def from_memory(
+        cls, memory: np.ndarray, keep_order: bool
+    ) -> tuple[Outcomes, np.ndarray | None]:
+        """The outcomes of packed ``(shots, words)`` uint64 memory and, with
+        ``keep_order``, each shot's row in them (an inverse index)."""
+        shots, words = memory.shape
+        if words == 1:
+            # A plain sort of one word each, with no inverse to track unless asked.
+            unique, *rest = np.unique(memory[:, 0], return_inverse=keep_order, return_counts=True)
+            unique = unique.reshape(-1, 1)
+        else:
+            rows = np.ascontiguousarray(memory, dtype="<u8")
+            unique, *rest = np.unique(rows, axis=0, return_inverse=keep_order, return_counts=True)
+        inverse = np.asarray(rest[0]).reshape(-1) if keep_order else None
+        return cls(unique, rest[-1]), inverse
+
+    def fit_one_word(self) -> bool:
+        return self.words.shape[1] <= 1
+
+    def as_ints(self) -> tuple[list[int], list[int]]:
+        """Each outcome as an int (clbit c is bit c), at most 64 clbits, and its count."""
+        values = self.words[:, 0].tolist() if self.words.shape[1] else []
+        return values, self.counts.tolist()
+
+    def hex_keys(self) -> list[str]:
+        """Each outcome as Qiskit's hex key, made once."""
+        if self._hex_keys is None:
+            if self.fit_one_word():
+                self._hex_keys = list(map(hex, self.as_ints()[0]))
+            else:
+                self._hex_keys = [
+                    hex(int.from_bytes(row.tobytes(), "little")) for row in self.words
+                ]
+        return self._hex_keys
+
+    def hex_counts(self) -> dict[str, int]:
+        """Qiskit's raw counts: ``{"0x5": 3, ...}``."""
+        return dict(zip(self.hex_keys(), self.counts.tolist(), strict=True))
+
+
+def result_from_outputs(
+    outputs: Sequence[Any],
+    circuits: Sequence[Any],
+    *,
+    job_id: str,
+    backend_name: str = "basic_simulator",
+    backend_version: str = "",
+    memory: bool = False,
+    metadata: Sequence[Mapping[str, Any]] | None = None,
+    time_taken: float | None = None,
+    date: str | None = None,
+) -> Result:
+    """Build a :class:`Result` from :func:`svsim.engine.run_experiment` outputs.
+
+    ``outputs[i]`` is the run of ``circuits[i]``; ``metadata[i]`` is merged
+    into that experiment's metadata (the backend adds its settings there).
+    Per-shot memory strings are only built when ``memory`` is true.
+    """
+    if len(outputs) != len(circuits):
+        raise ValueError(f"{len(outputs)} outputs for {len(circuits)} circuits")
+    experiments = []
+    for i, (out, circuit) in enumerate(zip(outputs, circuits, strict=True)):
+        data: dict[str, Any] = {}
+        outcomes: Outcomes | None = None
+        order: np.ndarray | None = None
+        if out.memory.shape[1] == 0:
+            data["counts"] = {}
+            if memory:
+                data["memory"] = []
+        else:
+            outcomes, order = Outcomes.from_memory(out.memory, keep_order=memory)
+        for label, value in out.saves.items():
+            if label in _RESERVED_KEYS:
+                raise ValueError(f"save label {label!r} is reserved for the result's {label}")
+            data[label] = value
+        stabilizer = out.method == "stabilizer"
+        shot_method = "sampling" if stabilizer else out.method
+        meta: dict[str, Any] = {
+            "method": "stabilizer" if stabilizer else "statevector",
+            "shot_method": shot_method,
+            "measure_sampling": shot_method == "sampling",
+            "threads": int(out.threads),
+            "precision": out.precision,
+        }
+        if metadata is not None:
+            meta.update(metadata[i])
+        experiments.append(
+            ExperimentResult(
+                shots=int(out.shots),
+                success=True,
+                data=data,
+                status="DONE",
+                seed_simulator=int(out.seed),
+                time_taken=float(out.time_taken),
+                header=experiment_header(circuit),
+                metadata=meta,
+                final_statevector=out.statevector,
+                outcomes=outcomes,
+                shot_order=order,
+            )
+        )
+    if time_taken is None:
+        time_taken = sum(e.time_taken for e in experiments)
+    if date is None:
+        date = datetime.datetime.now(datetime.timezone.utc).isoformat()
+    return Result(
+        backend_name=backend_name,
+        backend_version=backend_version,
+        job_id=job_id,
+        success=True,
+        results=experiments,
+        date=date,
+        status="COMPLETED",
+        header={"backend_name": backend_name, "backend_version": backend_version},
+        time_taken=float(time_taken),
+    )
