@@ -491,3 +491,102 @@ def test_dropping_job_and_result_frees_the_state_without_the_garbage_collector()
         assert rss_bytes() < before + state_bytes // 4
     finally:
         gc.enable()
+
+
+# ---------------------------------------------------------------- method choice
+
+
+def ghz_measured(num_qubits: int) -> svsim.Circuit:
+    circuit = svsim.Circuit(num_qubits, num_qubits, name=f"ghz{num_qubits}").h(0)
+    for q in range(num_qubits - 1):
+        circuit.cx(q, q + 1)
+    return circuit.measure(range(num_qubits), range(num_qubits))
+
+
+def only_all_equal(counts: dict[str, int], num_qubits: int) -> bool:
+    return set(counts) <= {"0" * num_qubits, "1" * num_qubits}
+
+
+def test_a_clifford_circuit_too_wide_for_a_statevector_runs_with_the_stabilizer_method():
+    pytest.importorskip("stim")
+    backend = BasicSimulator(max_memory_mb=64)
+    result = backend.run(ghz_measured(40), shots=400, seed_simulator=3).result(WAIT)
+    counts = result.get_counts()
+    assert only_all_equal(counts, 40) and len(counts) == 2 and sum(counts.values()) == 400
+    assert result.results[0].metadata["method"] == "stabilizer"
+    with pytest.raises(svsim.SvsimError, match="stabilizer method, which keeps no statevector"):
+        result.get_statevector()
+    # a circuit that fits keeps the statevector method unless asked otherwise
+    small = backend.run(ghz_measured(10), shots=10).result(WAIT)
+    assert small.results[0].metadata["method"] == "statevector"
+
+
+def test_use_clifford_optimization_and_method_choose_the_stabilizer():
+    pytest.importorskip("stim")
+    backend = BasicSimulator()
+    clifford, other = ghz_measured(6), ghz_measured(6).t(0)
+    for options in ({"use_clifford_optimization": True}, {"method": "stabilizer"}):
+        result = backend.run(clifford, shots=300, seed_simulator=5, **options).result(WAIT)
+        assert result.results[0].metadata["method"] == "stabilizer"
+        assert only_all_equal(result.get_counts(), 6)
+    # the same seed gives the same shots; another seed other ones
+    again = backend.run(clifford, shots=300, seed_simulator=5, method="stabilizer").result(WAIT)
+    assert again.get_memory() == result.get_memory()
+    other_seed = backend.run(clifford, shots=300, seed_simulator=6, method="stabilizer")
+    assert other_seed.result(WAIT).get_memory() != result.get_memory()
+    # not Clifford: use_clifford_optimization falls back, method="stabilizer" refuses
+    fallback = backend.run(other, shots=10, use_clifford_optimization=True).result(WAIT)
+    assert fallback.results[0].metadata["method"] == "statevector"
+    with pytest.raises(svsim.CircuitError, match=r"stabilizer method.*'t'"):
+        backend.run(other, method="stabilizer")
+    state = np.zeros(1 << 6, dtype=complex)
+    state[0] = 1.0
+    with pytest.raises(svsim.CircuitError, match="initial_statevector"):
+        backend.run(clifford, method="stabilizer", initial_statevector=state)
+    fallback = backend.run(
+        clifford, shots=5, use_clifford_optimization=True, initial_statevector=state
+    )
+    assert fallback.result(WAIT).results[0].metadata["method"] == "statevector"
+    with pytest.raises(svsim.SimulatorError, match="method must be one of"):
+        backend.run(clifford, method="tableau")
+
+
+def test_a_stabilizer_run_that_does_not_fit_is_refused_before_it_starts():
+    pytest.importorskip("stim")
+    backend = BasicSimulator(max_memory_mb=1)
+    with pytest.raises(svsim.SimulatorError, match="with the stabilizer method"):
+        backend.run(ghz_measured(300), shots=10**6)
+    assert backend.jobs() == []
+
+
+def test_without_stim_clifford_circuits_that_fit_run_as_statevectors():
+    code = """
+        import sys
+        class _Block:
+            def find_spec(self, name, path=None, target=None):
+                if name == "stim" or name.startswith("stim."):
+                    raise ImportError("blocked: " + name)
+        sys.meta_path.insert(0, _Block())
+        import svsim
+        c = svsim.Circuit(3, 3).h(0).cx(0, 1).cx(1, 2).measure([0, 1, 2], [0, 1, 2])
+        backend = svsim.BasicSimulator(max_memory_mb=64)
+        result = backend.run(c, shots=50, use_clifford_optimization=True).result()
+        assert result.results[0].metadata["method"] == "statevector"
+        wide = svsim.Circuit(40, 1).h(0).measure(0, 0)
+        try:
+            backend.run(wide)
+        except svsim.exceptions.MissingExtraError as exc:
+            assert 'pip install "svsim[stabilizer]"' in str(exc), str(exc)
+        else:
+            raise AssertionError("ran a 40-qubit circuit without Stim")
+        print("ok")
+    """
+    import subprocess
+    import sys
+    import textwrap
+
+    proc = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True, timeout=120
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "ok"

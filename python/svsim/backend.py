@@ -17,7 +17,6 @@ A job's work is :func:`svsim.work.run_job` over a :class:`~svsim.work.JobSpec`
 
 from __future__ import annotations
 
-import importlib.util
 import secrets
 import threading
 import uuid
@@ -29,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from svsim import _qiskit_types as qt
-from svsim import engine
+from svsim import engine, stabilizer
 from svsim.circuit import Circuit
 from svsim.exceptions import (
     BackendNotFoundError,
@@ -345,42 +344,40 @@ class BasicSimulator(qt.BackendBase):  # type: ignore[misc]
         shots: int,
     ) -> str:
         """The method that runs ``circuit``: ``"stabilizer"`` when asked for, or
-        (``"automatic"``) for a Clifford circuit when ``use_clifford`` is set or
-        its statevector does not fit; else ``"statevector"``."""
+        (``"automatic"``) for a Clifford circuit from |0...0> when ``use_clifford``
+        is set or its statevector does not fit; else ``"statevector"``.  Without
+        Stim, a circuit that fits as a statevector runs as one."""
         if method == "statevector":
             return method
-        try:  # TEMPORARY until stabilizer.py lands
-            from svsim import stabilizer  # late: only runs that may use it need it
-        except ImportError:
-            return "statevector"
-
-        clifford = stabilizer.is_clifford(circuit)
+        not_clifford = stabilizer.why_not_clifford(circuit)
         if method == "stabilizer":
-            if not clifford:
+            if not_clifford is not None:
                 raise CircuitError(
-                    f"circuit {circuit.name!r} is not a Clifford circuit, which the stabilizer "
-                    f"method needs ({stabilizer.CLIFFORD_DESCRIPTION}); use method='statevector'"
-                    " or 'automatic'"
+                    f"circuit {circuit.name!r} cannot run with the stabilizer method, which takes "
+                    f"{stabilizer.CLIFFORD_DESCRIPTION}: {not_clifford}; use "
+                    "method='statevector' or 'automatic'"
                 )
             if initial is not None:
                 raise CircuitError(
                     "the stabilizer method starts from |0...0>; drop initial_statevector or "
                     "use method='statevector'"
                 )
-        elif not clifford or initial is not None:
+        elif not_clifford is not None or initial is not None:
             return "statevector"
-        elif not use_clifford:
-            limit = settings.max_memory_mb
-            if limit is None:
-                limit = engine.default_max_memory_mb()
-            needed = engine.memory_needed(circuit, settings.precision, shots)
-            if needed <= limit * (1 << 20):
+        limit = settings.max_memory_mb
+        if limit is None:
+            limit = engine.default_max_memory_mb()
+        needed = engine.memory_needed(circuit, settings.precision, shots)
+        fits = needed <= limit * (1 << 20)
+        if method == "automatic" and fits and not use_clifford:
+            return "statevector"
+        if not stabilizer.available():
+            if method == "automatic" and fits:
                 return "statevector"
-            if not _have_stim():
-                return "statevector"  # the memory check says what it needs
-        if not _have_stim():
             raise MissingExtraError(
-                f"circuit {circuit.name!r} runs with the stabilizer method, which needs Stim: "
+                f"circuit {circuit.name!r} is a Clifford circuit"
+                + ("" if fits else f" whose statevector needs {needed:,} bytes")
+                + ", which runs with the stabilizer method; that needs Stim: "
                 'pip install "svsim[stabilizer]"'
             )
         return "stabilizer"
@@ -419,10 +416,6 @@ class BasicSimulator(qt.BackendBase):  # type: ignore[misc]
         return circuits
 
 
-def _have_stim() -> bool:
-    return importlib.util.find_spec("stim") is not None
-
-
 def _check_job_memory(
     circuits: Sequence[Circuit],
     methods: Sequence[str],
@@ -451,8 +444,6 @@ def _check_job_memory(
     initial_bytes = 0 if initial is None else int(initial.nbytes)
     for circuit, method in zip(circuits, methods, strict=True):
         if method == "stabilizer":
-            from svsim import stabilizer
-
             stabilizer.check_memory(circuit, shots, limit_mb)
         else:
             engine.check_memory(circuit, settings.precision, limit_mb, shots, initial_bytes)
