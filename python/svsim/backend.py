@@ -293,14 +293,25 @@ class BasicSimulator(qt.BackendBase):  # type: ignore[misc]
                 initial = engine.check_initial_statevector(
                     options["initial_statevector"], circuit.num_qubits
                 )
+        limit_mb = settings.max_memory_mb
+        if limit_mb is None:  # read once: it costs a read of /proc/meminfo
+            limit_mb = engine.default_max_memory_mb()
         methods = [
             self._method(
-                c, options["method"], options["use_clifford_optimization"], initial, settings, shots
+                c,
+                options["method"],
+                options["use_clifford_optimization"],
+                initial,
+                settings.precision,
+                shots,
+                limit_mb,
             )
             for c in circuits
         ]
         remote = not runs_in_process(self.executor)
-        _check_job_memory(circuits, methods, shots, settings, memory, initial, remote)
+        _check_job_memory(
+            circuits, methods, shots, settings.precision, limit_mb, memory, initial, remote
+        )
 
         experiments = tuple(
             Experiment(c, (seed + i) % SEED_LIMIT, m)
@@ -340,8 +351,9 @@ class BasicSimulator(qt.BackendBase):  # type: ignore[misc]
         method: str,
         use_clifford: bool,
         initial: np.ndarray | None,
-        settings: Settings,
+        precision: str,
         shots: int,
+        limit_mb: float,
     ) -> str:
         """The method that runs ``circuit``: ``"stabilizer"`` when asked for, or
         (``"automatic"``) for a Clifford circuit from |0...0> when ``use_clifford``
@@ -364,11 +376,8 @@ class BasicSimulator(qt.BackendBase):  # type: ignore[misc]
                 )
         elif not_clifford is not None or initial is not None:
             return "statevector"
-        limit = settings.max_memory_mb
-        if limit is None:
-            limit = engine.default_max_memory_mb()
-        needed = engine.memory_needed(circuit, settings.precision, shots)
-        fits = needed <= limit * (1 << 20)
+        needed = engine.memory_needed(circuit, precision, shots)
+        fits = needed <= limit_mb * (1 << 20)
         if method == "automatic" and fits and not use_clifford:
             return "statevector"
         if not stabilizer.available():
@@ -420,7 +429,8 @@ def _check_job_memory(
     circuits: Sequence[Circuit],
     methods: Sequence[str],
     shots: int,
-    settings: Settings,
+    precision: str,
+    limit_mb: float,
     memory: bool = False,
     initial: np.ndarray | None = None,
     remote: bool = False,
@@ -438,15 +448,12 @@ def _check_job_memory(
     a remote executor gets its result back serialised, which holds a second
     copy of each state while it is read, so there its statevectors count twice.
     """
-    limit_mb = settings.max_memory_mb
-    if limit_mb is None:
-        limit_mb = engine.default_max_memory_mb()
     initial_bytes = 0 if initial is None else int(initial.nbytes)
     for circuit, method in zip(circuits, methods, strict=True):
         if method == "stabilizer":
             stabilizer.check_memory(circuit, shots, limit_mb)
         else:
-            engine.check_memory(circuit, settings.precision, limit_mb, shots, initial_bytes)
+            engine.check_memory(circuit, precision, limit_mb, shots, initial_bytes)
     limit = int(limit_mb * (1 << 20))
     copies = 2 if remote else 1
     kept = 0
@@ -457,7 +464,7 @@ def _check_job_memory(
             kept += (
                 copies
                 * engine.statevectors_needed(circuit)
-                * engine.state_bytes(circuit.num_qubits, settings.precision)
+                * engine.state_bytes(circuit.num_qubits, precision)
             )
         if words:
             kept += shots * (8 * words + (8 if memory else 0))
