@@ -407,7 +407,8 @@ def test_refusal_before_allocation_says_bytes_limit_and_remedies():
     backend = BasicSimulator(max_memory_mb=64)
     rss = int(open("/proc/self/statm").read().split()[1]) * 4096
     with pytest.raises(svsim.SimulatorError) as info:
-        backend.run(svsim.Circuit(23).h(0), shots=1)  # 128 MiB
+        # (a t gate, so that the stabilizer method cannot take it instead)
+        backend.run(svsim.Circuit(23).h(0).t(0), shots=1)  # 128 MiB
     message = str(info.value)
     assert "134,217,728 bytes" in message and "23 qubits" in message
     assert "67,108,864 bytes" in message and "max_memory_mb=64" in message

@@ -392,3 +392,28 @@ def test_to_qiskit_without_qiskit_says_how_to_install(monkeypatch):
     with pytest.raises(svsim.SvsimError, match=r"pip install svsim\[qiskit\]") as info:
         result.to_qiskit()
     assert isinstance(info.value, ImportError)
+
+
+@pytest.mark.parametrize("num_clbits", [64, 65, 150])
+def test_counts_of_outcomes_wider_than_a_word_agree_with_their_hex_keys(num_clbits):
+    """Counts of one register beyond 64 clbits are formatted with numpy from the
+    packed words; each must be the padded binary form of its hex key."""
+    from svsim.engine import ExperimentOutput
+
+    rng = np.random.default_rng(num_clbits)
+    words = (num_clbits + 63) // 64
+    memory = rng.integers(0, 2**63, (500, words), dtype=np.uint64)
+    memory[:, -1] &= np.uint64((1 << (num_clbits - 64 * (words - 1))) - 1)
+    memory[::3] = memory[0]  # repeats, so counts above 1 occur
+    circuit = svsim.Circuit(1, num_clbits)
+    output = ExperimentOutput(memory=memory, method="sampling", statevector=None, shots=500)
+    result = result_from_outputs([output], [circuit], job_id="j", memory=True)
+    counts = result.get_counts()
+    expected = {
+        format(int(key, 16), f"0{num_clbits}b"): n
+        for key, n in result.results[0].data["counts"].items()
+    }
+    assert counts == expected and sum(counts.values()) == 500
+    assert max(counts.values()) >= 167
+    ints = {int.from_bytes(row.tobytes(), "little") for row in memory}
+    assert {int(key, 2) for key in counts} == ints

@@ -328,13 +328,18 @@ class ExperimentResult(*qt.experiment_result_bases):  # type: ignore[misc]
         cregs = self.header.get("creg_sizes") or []
         if slots and len(cregs) <= 1 and sum(int(size) for _, size in cregs) in (0, slots):
             # One register or none: the bitstring is the padded binary number,
-            # one call per outcome, from the outcomes themselves while the hex
-            # counts are not built (10^6 distinct outcomes: 1.25 s -> 0.5 s).
+            # made from the outcomes themselves while the hex counts are not
+            # built (10^6 distinct outcomes: 1.25 s -> 0.5 s): one call per
+            # outcome up to 64 clbits, numpy over all of them beyond.
             pattern = f"0{slots}b"
             outcomes = self._outcomes
-            if outcomes is not None and outcomes.fit_one_word():
-                values, counts = outcomes.as_ints()
-                return dict(zip([format(v, pattern) for v in values], counts, strict=True))
+            if outcomes is not None:
+                if outcomes.fit_one_word():
+                    values, counts = outcomes.as_ints()
+                    keys = [format(v, pattern) for v in values]
+                else:
+                    keys, counts = outcomes.bitstrings(slots), outcomes.counts.tolist()
+                return dict(zip(keys, counts, strict=True))
             return {format(int(key, 16), pattern): n for key, n in self.data["counts"].items()}
         raw = self.data["counts"]
         names = self._format_keys(raw)

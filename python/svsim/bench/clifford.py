@@ -8,9 +8,7 @@ runs after a checked warm-up, with the CPU named.
 The columns:
 
 - svsim: ``svsim.BasicSimulator().run(..., use_clifford_optimization=True)``
-  to ``get_counts()``, when the backend offers that option; otherwise (until
-  the job layer has it) :func:`svsim.stabilizer.run_stabilizer` to the packed
-  memory, and the table says which.
+  to ``get_counts()`` (the whole job API).
 - run_stabilizer: :func:`svsim.stabilizer.run_stabilizer` alone, to the packed
   memory: the translation, Stim and the packing, without the job layer.
 - Stim: ``compile_sampler`` and ``sample(bit_packed=True)`` of the very Stim
@@ -36,7 +34,6 @@ import contextlib
 import platform
 import statistics
 import time
-import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -149,30 +146,13 @@ def _check_against_stim(ours: np.ndarray, stim_bits: np.ndarray, what: str) -> N
         raise RuntimeError(f"{what}: svsim's samples differ from Stim's")
 
 
-def _svsim_backend_runner() -> tuple[Callable[[Circuit, int, int], Any] | None, str]:
-    """The job-layer runner, if ``use_clifford_optimization`` works there."""
-    try:
-        from svsim import BasicSimulator
-
-        backend = BasicSimulator()
-        probe = to_svsim(100, *ghz_ops(100))
-
-        def run(circuit: Circuit, shots: int, seed: int) -> Any:
-            job = backend.run(
-                circuit, shots=shots, seed_simulator=seed, use_clifford_optimization=True
-            )
-            return job.result().get_counts()
-
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            counts = run(probe, 10, 1)
-        if any("use_clifford_optimization" in str(w.message) for w in caught):
-            return None, "BasicSimulator ignores use_clifford_optimization"
-        if sum(counts.values()) != 10 or not set(counts) <= {"0" * 100, "1" * 100}:
-            return None, f"BasicSimulator's Clifford counts of GHZ-100 are wrong: {counts}"
-        return run, "BasicSimulator(...).run(..., use_clifford_optimization=True)"
-    except Exception as exc:  # the option is new: any failure means "not yet"
-        return None, f"BasicSimulator with use_clifford_optimization failed: {exc}"
+def _svsim_counts(backend: Any, circuit: Circuit, shots: int, seed: int) -> Any:
+    """svsim's whole path: the job API with Qiskit's option, to the counts."""
+    job = backend.run(circuit, shots=shots, seed_simulator=seed, use_clifford_optimization=True)
+    result = job.result()
+    if result.results[0].metadata["method"] != "stabilizer":
+        raise RuntimeError(f"{circuit.name}: the backend did not use the stabilizer method")
+    return result.get_counts()
 
 
 def _qiskit_cell(
@@ -231,10 +211,11 @@ def run_bench(
     qiskit_shots: int = 1,
     qiskit_seconds: float = 60.0,
     seed: int = 1234,
-) -> tuple[list[Row], str, bool]:
-    """Every cell, checked then timed.  Returns the rows, which svsim path ran
-    (or why the backend's could not), and whether the backend's did."""
-    backend_run, svsim_path = _svsim_backend_runner()
+) -> list[Row]:
+    """Every cell, checked then timed."""
+    from svsim import BasicSimulator
+
+    backend = BasicSimulator()
     cells = [("ghz", n, False) for n in ghz_sizes]
     cells += [("random", n, False) for n in random_sizes]
     cells += [("random+mid", n, True) for n in mid_sizes]
@@ -269,13 +250,10 @@ def run_bench(
 
         row.times["run_stabilizer"] = _median_time(ours, repeats)
         row.times["stim"] = _median_time(stim_sample, repeats)
-        if backend_run is not None:
-            backend_run(circuit, shots, seed)
-            row.times["svsim"] = _median_time(
-                lambda c=circuit: backend_run(c, shots, seed), repeats
-            )
-        else:
-            row.times["svsim"] = row.times["run_stabilizer"]
+        _svsim_counts(backend, circuit, shots, seed)
+        row.times["svsim"] = _median_time(
+            lambda c=circuit: _svsim_counts(backend, c, shots, seed), repeats
+        )
         if mid:
             row.notes.append("Qiskit: no Clifford path with mid-circuit measurements")
         else:
@@ -286,7 +264,7 @@ def run_bench(
             if measured is not None and n == 100 and per_shot_100 is None:
                 per_shot_100 = measured
         rows.append(row)
-    return rows, svsim_path, backend_run is not None
+    return rows
 
 
 def _seconds(value: float | None) -> str:
@@ -299,7 +277,7 @@ def _ratio(a: float | None, b: float | None) -> str:
     return "-" if a is None or b is None else f"{a / b:.3g}"
 
 
-def markdown(rows: Sequence[Row], svsim_path: str, backend_used: bool, repeats: int) -> str:
+def markdown(rows: Sequence[Row], repeats: int) -> str:
     import stim
 
     versions = [f"stim {stim.__version__} ({type(stim.Circuit()).__module__})"]
@@ -308,13 +286,11 @@ def markdown(rows: Sequence[Row], svsim_path: str, backend_used: bool, repeats: 
 
         versions.append(f"qiskit {qiskit.__version__}")
     versions.append(f"numpy {np.__version__}")
-    svsim_column = "svsim" if backend_used else "svsim (= run_stabilizer)"
-    path = svsim_path if backend_used else f"run_stabilizer, since {svsim_path}"
     lines = [
         f"CPU: {cpu_name()}; {', '.join(versions)}; median of {repeats} runs.",
-        f"svsim column: {path}.",
+        "svsim column: BasicSimulator().run(..., use_clifford_optimization=True) to get_counts().",
         "",
-        f"| circuit | n | shots | {svsim_column} | run_stabilizer | Stim | Qiskit "
+        "| circuit | n | shots | svsim | run_stabilizer | Stim | Qiskit "
         "| svsim/Stim | run_stabilizer/Stim | svsim/Qiskit |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
@@ -343,13 +319,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="skip a Qiskit cell predicted to take longer than this (all its repeats)",
     )
     args = parser.parse_args(argv)
-    rows, path, backend_used = run_bench(
+    rows = run_bench(
         shots=args.shots,
         repeats=args.repeats,
         qiskit_shots=args.qiskit_shots,
         qiskit_seconds=args.qiskit_seconds,
     )
-    print(markdown(rows, path, backend_used, args.repeats))
+    print(markdown(rows, args.repeats))
     return 0
 
 
