@@ -18,6 +18,7 @@ import pytest
 stim = pytest.importorskip("stim")
 
 from svsim import _core  # noqa: E402
+from svsim.bench.clifford import apply_ops  # noqa: E402
 from svsim.circuit import Circuit  # noqa: E402
 from svsim.engine import run_experiment  # noqa: E402
 from svsim.exceptions import MissingExtraError, SimulatorError  # noqa: E402
@@ -41,8 +42,7 @@ GATE_NAMES = sorted(CLIFFORD_GATES & set(GATES))
 SINGLE = [g for g in GATE_NAMES if GATES[g].num_targets + (GATES[g].num_controls or 0) == 1]
 DOUBLE = [g for g in GATE_NAMES if g not in SINGLE]
 
-Op = tuple[str, tuple[int, ...], int | None]  # (name, qubits, clbit for measure)
-
+from svsim.bench.clifford import Op  # noqa: E402
 
 # ---------------------------------------------------------------- statistics
 
@@ -145,13 +145,7 @@ def random_ops(rng: np.random.Generator, num_qubits: int, count: int, names=GATE
 
 
 def build(num_qubits: int, ops: list[Op], num_clbits: int = 0) -> Circuit:
-    circuit = Circuit(num_qubits, num_clbits)
-    for name, qubits, clbit in ops:
-        if name == "measure":
-            circuit.measure(qubits[0], clbit)
-        else:
-            getattr(circuit, name)(*qubits)
-    return circuit
+    return apply_ops(Circuit(num_qubits, num_clbits), ops)
 
 
 def exact_probabilities(num_qubits: int, ops: list[Op]) -> np.ndarray:

@@ -43,7 +43,7 @@ import numpy as np
 from svsim.circuit import Circuit
 from svsim.stabilizer import run_stabilizer, to_stim
 
-__all__ = ["cpu_name", "ghz_ops", "main", "random_clifford_ops", "run_bench"]
+__all__ = ["apply_ops", "cpu_name", "ghz_ops", "main", "random_clifford_ops", "run_bench"]
 
 Op = tuple[str, tuple[int, ...], int | None]  # (gate or "measure"/"reset", qubits, clbit)
 
@@ -92,8 +92,9 @@ def random_clifford_ops(n: int, seed: int, mid_circuit: bool = False) -> tuple[l
     return ops, clbit + n
 
 
-def to_svsim(n: int, ops: Sequence[Op], num_clbits: int) -> Circuit:
-    circuit = Circuit(n, num_clbits)
+def apply_ops(circuit: Any, ops: Sequence[Op]) -> Any:
+    """Append ``ops`` to an svsim ``Circuit`` or a Qiskit ``QuantumCircuit`` (their
+    gate methods share names and argument order); returns the circuit."""
     for name, qubits, clbit in ops:
         if name == "measure":
             circuit.measure(qubits[0], clbit)
@@ -102,16 +103,14 @@ def to_svsim(n: int, ops: Sequence[Op], num_clbits: int) -> Circuit:
     return circuit
 
 
+def to_svsim(n: int, ops: Sequence[Op], num_clbits: int) -> Circuit:
+    return apply_ops(Circuit(n, num_clbits), ops)
+
+
 def to_qiskit(n: int, ops: Sequence[Op], num_clbits: int) -> Any:
     from qiskit import QuantumCircuit
 
-    qc = QuantumCircuit(n, num_clbits)
-    for name, qubits, clbit in ops:
-        if name == "measure":
-            qc.measure(qubits[0], clbit)
-        else:
-            getattr(qc, name)(*qubits)
-    return qc
+    return apply_ops(QuantumCircuit(n, num_clbits), ops)
 
 
 @dataclass
