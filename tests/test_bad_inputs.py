@@ -258,7 +258,7 @@ CATALOGUE = [
     ),
     run_case(
         "too big for the limit",
-        lambda: run(Circuit(20).h(0), max_memory_mb=1),
+        lambda: run(Circuit(20).h(0).t(0), max_memory_mb=1),  # t: no stabilizer method
         SimulatorError,
         r"16,777,216 bytes.*precision='single'.*raise max_memory_mb",
     ),
