@@ -108,6 +108,22 @@ def test_run_summary(capsys):
     for key, count in counts.items():
         assert any(line.split()[:2] == [key, str(count)] for line in out.splitlines())
     assert "running ghz_6" in captured.err
+    assert "method statevector (sampling)" in out
+
+
+def test_run_a_ghz_circuit_wider_than_memory_with_the_stabilizer_method(capsys):
+    pytest.importorskip("stim")
+    assert main(["run", "ghz", "--qubits", "300", "--shots", "200", "--seed", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "ghz_300: 300 qubits" in out and "method    stabilizer (Stim), seed 2" in out
+    assert "2 distinct" in out and "for the tableau and the shots" in out
+    # a statevector cannot be written for it, and other families still must fit
+    for argv in (
+        ["run", "ghz", "--qubits", "300", "--statevector", "state.npy"],
+        ["run", "qft", "--qubits", "300"],
+    ):
+        assert main(argv) == 2
+        assert "do not fit in memory" in capsys.readouterr().err
 
 
 def test_run_default_seed_is_printed_and_reproduces(capsys):

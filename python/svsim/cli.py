@@ -32,7 +32,7 @@ from typing import IO, Any, NoReturn
 import numpy as np
 
 import svsim
-from svsim import engine, families
+from svsim import engine, families, stabilizer
 from svsim._qiskit_types import HAVE_QISKIT
 from svsim.backend import BACKEND_NAME, BasicSimulator
 from svsim.circuit import Circuit
@@ -204,7 +204,13 @@ def _build_circuit(args: argparse.Namespace, backend: BasicSimulator, seed: int)
     spec: str = args.spec
     if spec in families.FAMILIES:
         num_qubits = DEFAULT_QUBITS if args.qubits is None else args.qubits
-        _fits(backend, num_qubits, args.precision)
+        wide_clifford = (
+            spec in families.CLIFFORD_FAMILIES
+            and args.statevector is None
+            and stabilizer.available()
+        )
+        if not wide_clifford:  # a Clifford family too wide runs with the stabilizer method
+            _fits(backend, num_qubits, args.precision)
         try:
             return families.build(spec, num_qubits, args.depth, seed)
         except SvsimError as exc:
@@ -317,16 +323,25 @@ def _summary(
     measures = ops.get("measure", 0)
     gates = sum(v for k, v in ops.items() if k not in _NOT_GATES and not k.startswith("save_"))
     precision = meta.get("precision", "?")
+    stabilizer_run = meta.get("method") == "stabilizer"
+    if stabilizer_run:
+        how = f"  method    stabilizer (Stim), seed {seed}"
+        held = stabilizer.stabilizer_memory_bytes(circuit, exp.shots)
+        memory = f"  memory    at most {_format_bytes(held)} for the tableau and the shots"
+    else:
+        how = (
+            f"  precision {precision}, {meta.get('threads', '?')} threads, seed {seed}, "
+            f"method statevector ({meta.get('shot_method', '?')})"
+        )
+        held = engine.state_bytes(circuit.num_qubits, precision)
+        memory = f"  memory    {_format_bytes(held)} statevector"
     lines = [
         f"{circuit.name}: {circuit.num_qubits} qubits, {gates} gates, {measures} measurements, "
         f"{exp.shots} shots",
-        f"  precision {precision}, {meta.get('threads', '?')} threads, seed {seed}, "
-        f"method {meta.get('method', '?')}",
+        how,
         f"  time      {_format_seconds(result.time_taken)} "
         f"(simulation {_format_seconds(exp.time_taken)})",
     ]
-    memory = f"  memory    {_format_bytes(engine.state_bytes(circuit.num_qubits, precision))} "
-    memory += "statevector"
     peak = _peak_rss_bytes()
     if peak is not None:
         memory += f", {_format_bytes(peak)} peak resident"

@@ -29,6 +29,7 @@ from svsim.circuit import Circuit
 from svsim.exceptions import CircuitError
 
 __all__ = [
+    "CLIFFORD_FAMILIES",
     "DEFAULT_DEPTH",
     "FAMILIES",
     "TAKES_DEPTH",
@@ -147,6 +148,11 @@ and ``qv`` take ``(num_qubits, depth, seed)``."""
 
 TAKES_DEPTH = frozenset({"random", "qv"})
 """The families that take a ``depth`` and a ``seed``."""
+
+
+CLIFFORD_FAMILIES = frozenset({"ghz"})
+"""Families whose circuits are Clifford circuits: the stabilizer method runs them
+at any width."""
 
 
 def build(name: str, num_qubits: int, depth: int | None = None, seed: int | None = None) -> Circuit:
