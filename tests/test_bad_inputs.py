@@ -147,6 +147,24 @@ CATALOGUE = [
     case("qubit None", lambda: Circuit(2).x(None), CircuitError, r"qubit index must be an int"),
     case("parameter str", lambda: Circuit(1).p("pi", 0), CircuitError, r"real number.*'pi'"),
     case("parameter complex", lambda: Circuit(1).rx(1j, 0), CircuitError, r"complex 1j"),
+    case(
+        "parameter int beyond any float",
+        lambda: Circuit(1).rx(10**400, 0),
+        CircuitError,
+        r"must be finite, got an int of 1329 bits",
+    ),
+    case(
+        "condition on a register of no bits",
+        lambda: Circuit(1).add_register("e", 0).x(0, condition=("e", 0)),
+        CircuitError,
+        r"register 'e': it has no bits",
+    ),
+    run_case(
+        "a register of 10**12 clbits",
+        lambda: run(Circuit(1, 10**12).h(0).t(0)),
+        SimulatorError,
+        r"for the classical data of 1,024 shots.*use fewer shots",
+    ),
     case("condition malformed", lambda: Circuit(2, 1).x(0, condition=0), CircuitError, r"pair"),
     # ---- out-of-range qubits and clbits
     case("qubit too big", lambda: Circuit(2).h(2), CircuitError, r"qubit 2 .* 0\.\.1"),
@@ -478,3 +496,23 @@ def test_job_errors_are_job_errors():
         unsubmitted.result(1)
     with pytest.raises(JobError, match="never submitted"):
         unsubmitted.wait_for_final_state(1)
+
+
+def test_huge_registers_cost_nothing_until_a_run_refuses_them():
+    circuit = Circuit(1, 10**12).add_register("r", 10**9)
+    assert circuit.num_clbits == 10**12 + 10**9
+    assert circuit.cregs == [("c", 10**12), ("r", 10**9)]
+    assert circuit.register_clbits("r")[-1] == 10**12 + 10**9 - 1
+    circuit.measure(0, 10**12 + 5)  # a clbit far out is still just an index
+
+
+def test_more_threads_than_cores_are_capped_with_a_warning():
+    from svsim.options import available_cores
+
+    cores = available_cores()
+    with pytest.warns(UserWarning, match=f"more than the {cores} cores"):
+        backend = BasicSimulator(max_parallel_threads=1000)
+    assert backend.max_parallel_threads == cores
+    with pytest.warns(UserWarning, match="using"):
+        job = backend.run(good(), shots=10, max_parallel_threads=cores + 1)
+    assert job.result(60).results[0].metadata["threads"] <= cores

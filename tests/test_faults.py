@@ -566,3 +566,36 @@ def test_refused_runs_allocate_nothing():
             backend.run(svsim.Circuit(30).t(0), shots=1)  # t: not Clifford
     after = int(open("/proc/self/statm").read().split()[1]) * 4096
     assert after - before < 8 * MiB
+
+
+def test_saved_probabilities_count_against_the_limit():
+    circuit = svsim.Circuit(20)
+    circuit.h(range(20))
+    circuit.save_probabilities()  # 8 MiB beside the 16 MiB state
+    with pytest.raises(svsim.SimulatorError, match="8,388,608 for saved probabilities"):
+        BasicSimulator(max_memory_mb=17).run(circuit)
+    result = BasicSimulator(max_memory_mb=24).run(circuit).result(WAIT)
+    assert abs(result.get_probabilities().sum() - 1.0) < 1e-10
+
+
+def test_a_save_of_every_qubit_holds_its_probabilities_once():
+    """At the peak, a run that saves the probabilities of all 22 qubits holds the
+    state (64 MiB) and one array of probabilities (32 MiB); it used to hold a
+    second array of the same size (a table of every basis state's offset)."""
+    code = """
+        import resource, svsim
+        from svsim import engine
+        c = svsim.Circuit(22)
+        c.h(range(22))
+        c.save_probabilities()
+        before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+        out = engine.run_experiment(c, shots=1, seed=1)
+        grew = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 - before
+        assert abs(out.saves["probabilities"].sum() - 1) < 1e-10
+        print(grew / (16 << 22))
+    """
+    proc = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True, timeout=120
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert float(proc.stdout) < 1.6  # 1.5 states: the state and half a state of doubles

@@ -461,10 +461,10 @@ def _check_job_memory(
     for circuit, method in zip(circuits, methods, strict=True):
         words = (circuit.num_clbits + 63) // 64
         if method == "statevector":
-            kept += (
-                copies
-                * engine.statevectors_needed(circuit)
+            kept += copies * (
+                engine.statevectors_needed(circuit)
                 * engine.state_bytes(circuit.num_qubits, precision)
+                + engine.probabilities_bytes(circuit)
             )
         if words:
             kept += shots * (8 * words + (8 if memory else 0))

@@ -132,10 +132,15 @@ def _real(value: object, what: str) -> float:
     """A finite real number, or CircuitError."""
     if isinstance(value, (bool, np.bool_)):
         raise CircuitError(f"{what} must be a real number, got a bool")
-    if isinstance(value, numbers.Real):
-        number = float(value)
-    elif isinstance(value, np.ndarray) and value.ndim == 0 and value.dtype.kind in "iuf":
-        number = float(value)
+    if isinstance(value, numbers.Real) or (
+        isinstance(value, np.ndarray) and value.ndim == 0 and value.dtype.kind in "iuf"
+    ):
+        try:
+            number = float(value)  # type: ignore[arg-type]
+        except OverflowError:  # an int beyond any float, such as 10**400
+            raise CircuitError(
+                f"{what} must be finite, got an int of {int(value).bit_length()} bits"  # type: ignore[call-overload]
+            ) from None
     elif isinstance(value, numbers.Complex):
         raise CircuitError(f"{what} must be a real number, got the complex {value!r}")
     else:
@@ -175,7 +180,9 @@ class Circuit:
         self._num_qubits = int(num_qubits)
         self._num_clbits = 0
         self._name = name
-        self._registers: dict[str, tuple[int, ...]] = {}
+        # Each register's clbits as a range: a register of 10**12 bits costs nothing
+        # until a run refuses it for the memory its shots would need.
+        self._registers: dict[str, range] = {}
         self._data: list[Instruction] = []
         self._save_labels: dict[str, str] = {}  # label -> kind, in order of addition
         self._global_phase = 0.0
@@ -220,7 +227,7 @@ class Circuit:
     def global_phase(self, value: float) -> None:
         self._global_phase = _real(value, "global_phase") % (2 * math.pi)
 
-    def register_clbits(self, name: str) -> tuple[int, ...]:
+    def register_clbits(self, name: str) -> range:
         """The clbit indices of register ``name``, its bit 0 first."""
         try:
             return self._registers[name]
@@ -297,7 +304,7 @@ class Circuit:
         if not _is_index(size) or size < 0:
             raise CircuitError(f"register size must be an int >= 0, got {_describe(size)}")
         start = self._num_clbits
-        self._registers[name] = tuple(range(start, start + int(size)))
+        self._registers[name] = range(start, start + int(size))
         self._num_clbits = start + int(size)
         return self
 
@@ -370,6 +377,11 @@ class Circuit:
         if isinstance(key, str):
             bits = self.register_clbits(key)
             what = f"register {key!r} ({len(bits)} bits)"
+            if not bits:
+                raise CircuitError(
+                    f"cannot condition on register {key!r}: it has no bits, so the condition "
+                    "would always hold"
+                )
             if len(bits) > _MAX_CONDITION_BITS:
                 raise CircuitError(
                     f"cannot condition on register {key!r}: it has {len(bits)} bits, "
@@ -389,7 +401,7 @@ class Circuit:
             raise CircuitError(
                 f"condition value {value} is out of range for {what}: use 0..{(1 << len(bits)) - 1}"
             )
-        return bits, value
+        return tuple(bits), value  # a register's range, now known to be short
 
     # ---------------------------------------------------------------- gates
 

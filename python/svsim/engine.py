@@ -73,6 +73,23 @@ def statevectors_needed(circuit: Circuit) -> int:
     return 1 + len(saves)
 
 
+def probabilities_bytes(circuit: Circuit) -> int:
+    """What a run's ``save_probabilities`` hold at most: 8 bytes per outcome of
+    each save and, when a measurement, reset or condition comes before a save
+    (so shots may each run it, adding their share), the largest once more for
+    the share being computed."""
+    sizes = []
+    per_shot = False
+    random_before = False
+    for instruction in circuit.data:
+        if instruction.name == "save_probabilities":
+            sizes.append(8 << len(instruction.qubits))
+            per_shot = per_shot or random_before
+        elif instruction.name in ("measure", "reset") or instruction.condition is not None:
+            random_before = True
+    return sum(sizes) + (max(sizes) if per_shot else 0)
+
+
 def shot_bytes(num_clbits: int, shots: int) -> int:
     """What the kernel allocates for ``shots`` shots of ``num_clbits`` classical bits:
     each shot's bits in 64-bit words and, while the shots are drawn, two 8-byte
@@ -83,10 +100,12 @@ def shot_bytes(num_clbits: int, shots: int) -> int:
 
 def memory_needed(circuit: Circuit, precision: str, shots: int = 0, initial_bytes: int = 0) -> int:
     """The bytes one run of ``circuit`` needs at once: its statevectors (see
-    :func:`statevectors_needed`), its shots (:func:`shot_bytes`) and the
+    :func:`statevectors_needed`), its saved probabilities
+    (:func:`probabilities_bytes`), its shots (:func:`shot_bytes`) and the
     ``initial_bytes`` of an initial statevector the run reads from."""
     return (
         statevectors_needed(circuit) * state_bytes(circuit.num_qubits, precision)
+        + probabilities_bytes(circuit)
         + shot_bytes(circuit.num_clbits, shots)
         + initial_bytes
     )
@@ -106,7 +125,8 @@ def check_memory(
     states = statevectors_needed(circuit)
     state_part = states * state_bytes(circuit.num_qubits, precision)
     shot_part = shot_bytes(circuit.num_clbits, shots)
-    needed = state_part + shot_part + initial_bytes
+    probabilities_part = probabilities_bytes(circuit)
+    needed = state_part + probabilities_part + shot_part + initial_bytes
     limit = int(max_memory_mb * (1 << 20))
     if needed <= limit:
         return
@@ -115,6 +135,10 @@ def check_memory(
         f"{circuit.num_qubits} qubits in {precision} precision"
     ]
     fixes = ["use fewer qubits" + (" or precision='single'" if precision == "double" else "")]
+    if probabilities_part:
+        parts.append(f"{probabilities_part:,} for saved probabilities")
+        if probabilities_part > state_part:
+            fixes.insert(0, "save the probabilities of fewer qubits")
     if shot_part:
         parts.append(f"{shot_part:,} for the classical data of {shots:,} shots")
         if shot_part > state_part:

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import math
 import numbers
+import os
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -21,7 +23,7 @@ import numpy as np
 from svsim import engine
 from svsim.exceptions import CircuitError, SimulatorError
 
-__all__ = ["DEFAULTS", "METHODS", "SEED_LIMIT", "check_option", "is_int"]
+__all__ = ["DEFAULTS", "METHODS", "SEED_LIMIT", "available_cores", "check_option", "is_int"]
 
 SEED_LIMIT = 1 << 63
 METHODS = ("automatic", "statevector", "stabilizer")
@@ -99,12 +101,31 @@ def _precision(value: object) -> str:
     return engine.check_precision(value)
 
 
+def available_cores() -> int:
+    """The cores this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
 def _threads(value: object) -> int:
     if not is_int(value) or int(value) < 0:  # type: ignore[call-overload]
         raise SimulatorError(
             f"max_parallel_threads must be an int >= 0 (0: all cores), got {value!r}"
         )
-    return int(value)  # type: ignore[call-overload]
+    threads = int(value)  # type: ignore[call-overload]
+    cores = available_cores()
+    if threads > cores:
+        # More threads than cores only make them wait for each other.
+        warnings.warn(
+            f"max_parallel_threads={threads} is more than the {cores} cores this process may "
+            f"use; using {cores}",
+            UserWarning,
+            stacklevel=4,
+        )
+        threads = cores
+    return threads
 
 
 def _max_memory(value: object) -> float | None:

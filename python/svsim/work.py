@@ -119,7 +119,7 @@ def run_job(spec: JobSpec, control: JobControl | None = None) -> Result:
             )
             kept += engine.statevectors_needed(circuit) * engine.state_bytes(
                 circuit.num_qubits, s.precision
-            )
+            ) + engine.probabilities_bytes(circuit)
         if control is not None:
             control.finish(index)
         outputs.append(output)

@@ -75,21 +75,43 @@ void reset_qubit(StateView<T> psi, unsigned qubit, Random& rng, const Parallelis
   if (measure_qubit(psi, qubit, rng, par) == 1) apply_flip(psi, qubit, {}, par);
 }
 
+// The offsets of the 2^k basis states of `qubits` (bit j of m is qubits[j]) from
+// two tables of about 2^(k/2) entries: offset(m) = low[m's low half] | high[m's
+// high half].  A table of all 2^k would take 8 bytes a state, half the state
+// again for a save over every qubit, and k passes over it to build.
+class SplitOffsets {
+ public:
+  explicit SplitOffsets(const std::vector<unsigned>& qubits)
+      : low_bits_(static_cast<unsigned>(qubits.size() / 2)),
+        count_(index_t{1} << qubits.size()),
+        low_(target_offsets({qubits.begin(), qubits.begin() + low_bits_})),
+        high_(target_offsets({qubits.begin() + low_bits_, qubits.end()})) {}
+  index_t operator()(index_t m) const {
+    return low_[m & ((index_t{1} << low_bits_) - 1)] | high_[m >> low_bits_];
+  }
+  index_t size() const { return count_; }
+
+ private:
+  unsigned low_bits_;
+  index_t count_;
+  std::vector<index_t> low_, high_;
+};
+
 // Marginal probabilities of `qubits`: entry m has bit j equal to the value of qubits[j].
 template <typename T>
 std::vector<double> probabilities(StateView<T> psi, const std::vector<unsigned>& qubits,
                                   const Parallelism& par) {
   const auto* data = psi.data();
-  const std::vector<index_t> offsets = target_offsets(qubits);
+  const SplitOffsets offsets(qubits);
   std::vector<double> out(offsets.size(), 0.0);
   const IndexExpander expand(qubits, {});
   const index_t rest = outer_count(psi.num_qubits(), expand);
   if (rest == 1) {
-    parallel_for(par, offsets.size(), [&](index_t m) { out[m] = norm2(data[offsets[m]]); });
+    parallel_for(par, offsets.size(), [&](index_t m) { out[m] = norm2(data[offsets(m)]); });
     return out;
   }
   for (index_t m = 0; m < offsets.size(); ++m) {
-    const index_t offset = offsets[m];
+    const index_t offset = offsets(m);
     out[m] = deterministic_sum(par, rest, [&](index_t begin, index_t end) {
       double s = 0.0;
       for (index_t i = begin; i < end; ++i) s += norm2(data[expand(i) | offset]);

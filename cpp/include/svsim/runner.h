@@ -246,9 +246,16 @@ class Runner {
         }
         break;
       case OpKind::SaveProbabilities: {
-        const std::vector<double> p = probabilities(*state_, op.targets, par_);
-        saved.probabilities.resize(p.size(), 0.0);
-        for (std::size_t m = 0; m < p.size(); ++m) saved.probabilities[m] += weight * p[m];
+        std::vector<double> p = probabilities(*state_, op.targets, par_);
+        if (saved.probabilities.empty()) {
+          // The first save keeps its own vector: one array of 2^k at the peak,
+          // not two (the limit counts one per save, and one more per shot run).
+          if (weight != 1.0)
+            for (double& x : p) x *= weight;
+          saved.probabilities = std::move(p);
+        } else {
+          for (std::size_t m = 0; m < p.size(); ++m) saved.probabilities[m] += weight * p[m];
+        }
         break;
       }
       case OpKind::SaveExpectation: {
