@@ -345,19 +345,19 @@ CATALOGUE = [
         "qasm2 undefined gate",
         lambda: from_qasm('OPENQASM 2.0;\ninclude "qelib1.inc";\nqreg q[2];\nfoo q[0];'),
         CircuitError,
-        r"cannot parse the OpenQASM 2 source.*'foo'",
+        r"cannot parse the OpenQASM source as OpenQASM 2: line 4, column 0: 'foo' is not",
     ),
     case(
         "qasm2 out of range",
         lambda: from_qasm('OPENQASM 2.0;\ninclude "qelib1.inc";\nqreg q[2];\nh q[5];'),
         CircuitError,
-        r"cannot parse the OpenQASM 2 source",
+        r"cannot parse the OpenQASM source as OpenQASM 2: line 4",
     ),
     case(
         "qasm3 syntax",
         lambda: from_qasm("OPENQASM 3.0;\nqubit[2] q;\nh q[0]\n"),
         CircuitError,
-        r"cannot parse the OpenQASM 3 source",
+        r"cannot parse the OpenQASM source as OpenQASM 3: a syntax error",
     ),
     case(
         "qasm version",

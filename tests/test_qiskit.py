@@ -553,6 +553,36 @@ def test_qasm_errors_are_circuit_errors(tmp_path):
         Circuit.from_qasm("OPENQASM 4.0;\nqubit q;\n")
 
 
+def test_qasm_errors_are_one_line_naming_the_file_and_the_line(tmp_path, capfd):
+    files = {
+        "empty.qasm": ("", r"'.*empty\.qasm' holds no OpenQASM program"),
+        "comments.qasm": ("// nothing\n/* at\nall */\n", r"holds no OpenQASM program"),
+        "garbage.qasm": ("garbage\n", r"'.*garbage\.qasm' as OpenQASM 3: line 2:0 no viable"),
+        "bad2.qasm": (
+            'OPENQASM 2.0;\ninclude "qelib1.inc";\nqreg q[2];\nh q[0];\nfoo q[1];\n',
+            r"'.*bad2\.qasm' as OpenQASM 2: line 5, column 0: 'foo' is not defined",
+        ),
+    }
+    for name, (text, match) in files.items():
+        path = tmp_path / name
+        path.write_text(text)
+        with pytest.raises(CircuitError, match=match) as info:
+            Circuit.from_qasm(path)
+        assert "\n" not in str(info.value)
+    assert capfd.readouterr().err == ""  # the parsers print nothing of their own
+
+
+def test_qasm2_without_a_header_is_read_as_qasm2(sim, tmp_path):
+    """Public benchmark files often start at the include; Qiskit's qasm2 reads them."""
+    path = tmp_path / "noheader.qasm"
+    path.write_text('include "qelib1.inc";\nqreg q[2];\ncreg c[2];\nh q[0];\ncx q[0],q[1];\n')
+    circuit = Circuit.from_qasm(path)
+    assert circuit.count_ops() == {"h": 1, "cx": 1} and circuit.name == "noheader"
+    expected = np.zeros(4, dtype=complex)
+    expected[[0, 3]] = 1 / math.sqrt(2)
+    np.testing.assert_allclose(state_of(sim, circuit), expected, atol=ATOL)
+
+
 # --------------------------------------------------------------------------
 # BasicSimulator.run and Result.to_qiskit.
 
