@@ -508,7 +508,7 @@ def only_all_equal(counts: dict[str, int], num_qubits: int) -> bool:
 
 
 def test_a_clifford_circuit_too_wide_for_a_statevector_runs_with_the_stabilizer_method():
-    pytest.importorskip("stim")
+    pytest.importorskip("stim", reason="needs Stim: pip install '.[stabilizer]'")
     backend = BasicSimulator(max_memory_mb=64)
     result = backend.run(ghz_measured(40), shots=400, seed_simulator=3).result(WAIT)
     counts = result.get_counts()
@@ -522,7 +522,7 @@ def test_a_clifford_circuit_too_wide_for_a_statevector_runs_with_the_stabilizer_
 
 
 def test_use_clifford_optimization_and_method_choose_the_stabilizer():
-    pytest.importorskip("stim")
+    pytest.importorskip("stim", reason="needs Stim: pip install '.[stabilizer]'")
     backend = BasicSimulator()
     clifford, other = ghz_measured(6), ghz_measured(6).t(0)
     for options in ({"use_clifford_optimization": True}, {"method": "stabilizer"}):
@@ -552,7 +552,7 @@ def test_use_clifford_optimization_and_method_choose_the_stabilizer():
 
 
 def test_a_stabilizer_run_that_does_not_fit_is_refused_before_it_starts():
-    pytest.importorskip("stim")
+    pytest.importorskip("stim", reason="needs Stim: pip install '.[stabilizer]'")
     backend = BasicSimulator(max_memory_mb=1)
     with pytest.raises(svsim.SimulatorError, match="with the stabilizer method"):
         backend.run(ghz_measured(300), shots=10**6)

@@ -75,7 +75,7 @@ def run(*args: Any, **kwargs: Any) -> Any:
 
 
 def qiskit_circuit(build: Callable[[Any], None], qubits: int = 2, clbits: int = 1) -> Any:
-    qiskit = pytest.importorskip("qiskit")
+    qiskit = pytest.importorskip("qiskit", reason="needs the qiskit extra: pip install '.[qiskit]'")
     qc = qiskit.QuantumCircuit(qubits, clbits)
     build(qc)
     return qc
@@ -110,12 +110,12 @@ def initialize_late(qc: Any) -> None:
 
 
 def from_qiskit(circuit: Any) -> Circuit:
-    pytest.importorskip("qiskit")
+    pytest.importorskip("qiskit", reason="needs the qiskit extra: pip install '.[qiskit]'")
     return Circuit.from_qiskit(circuit)
 
 
 def from_qasm(text: Any) -> Circuit:
-    pytest.importorskip("qiskit")
+    pytest.importorskip("qiskit", reason="needs the qiskit extra: pip install '.[qiskit]'")
     return Circuit.from_qasm(text)
 
 

@@ -169,7 +169,7 @@ def test_controlled_matrix_and_errors():
 
 @pytest.mark.parametrize("name", sorted(CONTRACT_GATES))
 def test_gate_matrices_match_qiskit(name):
-    pytest.importorskip("qiskit")
+    pytest.importorskip("qiskit", reason="needs the qiskit extra: pip install '.[qiskit]'")
     from qiskit import QuantumCircuit
     from qiskit.quantum_info import Operator
 
@@ -205,7 +205,7 @@ def to_qiskit(circuit: Circuit):
 
 @pytest.mark.parametrize("seed", range(6))
 def test_random_circuits_match_qiskit(seed):
-    pytest.importorskip("qiskit")
+    pytest.importorskip("qiskit", reason="needs the qiskit extra: pip install '.[qiskit]'")
     from qiskit.quantum_info import Statevector
 
     circuit = random_circuit(5, 8, seed=seed)
@@ -214,7 +214,7 @@ def test_random_circuits_match_qiskit(seed):
 
 
 def test_reference_pauli_and_probability_conventions_match_qiskit():
-    pytest.importorskip("qiskit")
+    pytest.importorskip("qiskit", reason="needs the qiskit extra: pip install '.[qiskit]'")
     from qiskit.quantum_info import Pauli, Statevector
     from reference import expectation_value, probabilities
 

@@ -112,7 +112,7 @@ def test_run_summary(capsys):
 
 
 def test_run_a_ghz_circuit_wider_than_memory_with_the_stabilizer_method(capsys):
-    pytest.importorskip("stim")
+    pytest.importorskip("stim", reason="needs Stim: pip install '.[stabilizer]'")
     assert main(["run", "ghz", "--qubits", "300", "--shots", "200", "--seed", "2"]) == 0
     out = capsys.readouterr().out
     assert "ghz_300: 300 qubits" in out and "method    stabilizer (Stim), seed 2" in out

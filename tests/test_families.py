@@ -89,7 +89,7 @@ def test_qft_follows_qiskit_gate_order():
 
 
 def test_qft_matches_qiskit_when_installed():
-    pytest.importorskip("qiskit")
+    pytest.importorskip("qiskit", reason="needs the qiskit extra: pip install '.[qiskit]'")
     from qiskit.circuit.library import QFTGate
     from qiskit.quantum_info import Operator
 

@@ -31,7 +31,7 @@ from collections import Counter
 import numpy as np
 import pytest
 
-qiskit = pytest.importorskip("qiskit")
+qiskit = pytest.importorskip("qiskit", reason="needs the qiskit extra: pip install '.[qiskit]'")
 
 from qiskit import (  # noqa: E402
     ClassicalRegister,

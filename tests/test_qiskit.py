@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-qiskit = pytest.importorskip("qiskit")
+qiskit = pytest.importorskip("qiskit", reason="needs the qiskit extra: pip install '.[qiskit]'")
 
 import svsim  # noqa: E402
 from qiskit import ClassicalRegister, QuantumCircuit, QuantumRegister, qasm2, qasm3  # noqa: E402

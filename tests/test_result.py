@@ -142,7 +142,7 @@ def test_multiword_memory_counts():
 
 
 def test_counts_formatting_matches_qiskit():
-    pytest.importorskip("qiskit")
+    pytest.importorskip("qiskit", reason="needs the qiskit extra: pip install '.[qiskit]'")
     from qiskit.result import Result as QiskitResult
     from qiskit.result.postprocess import format_counts_memory
 
@@ -208,7 +208,7 @@ def test_counts_use_the_same_bitstrings_on_every_path():
 
 def test_counts_match_qiskits_basic_simulator():
     """The same deterministic circuit through Qiskit's simulator and ours."""
-    pytest.importorskip("qiskit")
+    pytest.importorskip("qiskit", reason="needs the qiskit extra: pip install '.[qiskit]'")
     from qiskit import ClassicalRegister, QuantumCircuit, QuantumRegister
     from qiskit.providers.basic_provider import BasicSimulator
 
@@ -367,7 +367,7 @@ def test_equality_sees_differences():
 
 
 def test_to_qiskit():
-    pytest.importorskip("qiskit")
+    pytest.importorskip("qiskit", reason="needs the qiskit extra: pip install '.[qiskit]'")
     result = rich_result()
     theirs = result.to_qiskit()
     assert type(theirs).__module__.startswith("qiskit")

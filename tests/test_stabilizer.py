@@ -15,7 +15,7 @@ import textwrap
 import numpy as np
 import pytest
 
-stim = pytest.importorskip("stim")
+stim = pytest.importorskip("stim", reason="needs Stim: pip install '.[stabilizer]'")
 
 from svsim import _core  # noqa: E402
 from svsim.bench.clifford import apply_ops  # noqa: E402
@@ -649,7 +649,7 @@ def test_200_qubit_mid_circuit_clifford_against_qiskits_tableau():
     with the sign Qiskit's expectation_value gives.  Every shot must satisfy
     every constraint (deterministic outcomes exactly), and the free bits must
     be fair and independent coins (binomial tests, Bonferroni-corrected)."""
-    pytest.importorskip("qiskit")
+    pytest.importorskip("qiskit", reason="needs the qiskit extra: pip install '.[qiskit]'")
     from qiskit import QuantumCircuit
     from qiskit.quantum_info import Pauli, StabilizerState
 
@@ -731,7 +731,7 @@ def test_replay_shots_through_qiskits_stabilizer_state():
     measurement is pure Python (O(n^2) per measurement), hence the width; four
     circuits rather than one, since whether a wrong gate shows up in the
     determined outcomes depends on the circuit."""
-    pytest.importorskip("qiskit")
+    pytest.importorskip("qiskit", reason="needs the qiskit extra: pip install '.[qiskit]'")
     from qiskit import QuantumCircuit
     from qiskit.quantum_info import Clifford, Pauli, StabilizerState
 
