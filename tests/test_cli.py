@@ -223,7 +223,7 @@ def _bad_inputs(tmp_path: Path) -> list[tuple[list[str], str]]:
         (["run", "ghz", "--qubits", "0"], "--qubits"),
         (["run", "ghz", "--qubits", "-3"], "--qubits"),
         (["run", "ghz", "--qubits", "x"], "expected an integer"),
-        (["run", "ghz", "--qubits", too_many], "do not fit in memory"),
+        (["run", "qv", "--qubits", too_many], "do not fit in memory"),
         (["run", "qft", "--qubits", "500"], "do not fit in memory"),
         (["run", "ghz", "--shots", "0"], "--shots"),
         (["run", "random", "--depth", "0"], "--depth"),
@@ -253,7 +253,7 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path, capsys):
 
 
 def test_bad_input_in_a_process(tmp_path):
-    for argv in (["run", "nope"], ["run", "ghz", "--qubits", "99"]):
+    for argv in (["run", "nope"], ["run", "qft", "--qubits", "99"]):
         proc = run_process(*argv)
         assert proc.returncode == 2
         assert proc.stdout == ""
@@ -518,3 +518,14 @@ def test_bench_table_ratios():
         "-",
     ]
     assert len(table) == 3  # header, rule, one row: the micro record is left out
+
+
+def test_an_even_spread_of_outcomes_is_summed_up_not_listed(capsys):
+    assert main(["run", "qft", "--qubits", "12", "--shots", "1000", "--seed", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "distinct in 1000 shots, spread nearly evenly" in out and "entropy" in out
+    assert "top 10:" not in out
+    # a peaked distribution is still listed, and one qubit is "1 qubit"
+    assert main(["run", "ghz", "--qubits", "1", "--shots", "10", "--seed", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "ghz_1: 1 qubit, 1 gate, 1 measurement, 10 shots" in out and "top 2:" in out

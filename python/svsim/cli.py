@@ -21,6 +21,7 @@ import argparse
 import importlib
 import importlib.util
 import json
+import math
 import os
 import platform
 import secrets
@@ -281,6 +282,32 @@ def _cancel(job: BasicProviderJob) -> int:
     return EXIT_INTERRUPTED
 
 
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}" + ("" if count == 1 else "s")
+
+
+def _nearly_uniform(counts: dict[str, int], top: int) -> bool:
+    """More outcomes than the top list shows, and none above what chance gives the
+    largest of equally likely ones (the mean count plus four standard deviations
+    of a Poisson count, plus 4): a "top" list would be a few of many equals."""
+    if len(counts) <= top:
+        return False
+    mean = sum(counts.values()) / len(counts)
+    return max(counts.values()) <= mean + 4.0 * math.sqrt(mean) + 4.0
+
+
+def _spread(counts: dict[str, int], shots: int) -> str:
+    """What tells a person something about an even spread of outcomes."""
+    largest = max(counts.values())
+    probabilities = [n / shots for n in counts.values()]
+    entropy = -sum(p * math.log2(p) for p in probabilities)
+    return (
+        f"  outcomes  {len(counts)} distinct in {_plural(shots, 'shot')}, spread nearly evenly: "
+        f"the most frequent came up {_plural(largest, 'time')} ({100.0 * largest / shots:.2f}%); "
+        f"entropy {entropy:.2f} bits (at most {math.log2(shots):.2f} for {shots} shots)"
+    )
+
+
 def _top_counts(counts: dict[str, int], top: int) -> list[tuple[str, int]]:
     return sorted(counts.items(), key=lambda item: (-item[1], item[0]))[:top]
 
@@ -306,7 +333,10 @@ def _plot_counts(path: str, title: str, items: list[tuple[str, int]], shots: int
         fontfamily="monospace",
         fontsize=8,
     )
-    ax.set_ylabel(f"counts (of {shots} shots)")
+    from matplotlib.ticker import MaxNLocator
+
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))  # counts are whole numbers
+    ax.set_ylabel(f"counts (of {_plural(shots, 'shot')})")
     ax.set_xlabel("outcome (clbit 0 rightmost)")
     ax.set_title(title)
     ax.margins(y=0.12)
@@ -336,8 +366,8 @@ def _summary(
         held = engine.state_bytes(circuit.num_qubits, precision)
         memory = f"  memory    {_format_bytes(held)} statevector"
     lines = [
-        f"{circuit.name}: {circuit.num_qubits} qubits, {gates} gates, {measures} measurements, "
-        f"{exp.shots} shots",
+        f"{circuit.name}: {_plural(circuit.num_qubits, 'qubit')}, {_plural(gates, 'gate')}, "
+        f"{_plural(measures, 'measurement')}, {_plural(exp.shots, 'shot')}",
         how,
         f"  time      {_format_seconds(result.time_taken)} "
         f"(simulation {_format_seconds(exp.time_taken)})",
@@ -346,6 +376,9 @@ def _summary(
     if peak is not None:
         memory += f", {_format_bytes(peak)} peak resident"
     lines.append(memory)
+    if _nearly_uniform(counts, top):
+        lines.append(_spread(counts, exp.shots))
+        return lines
     shown = _top_counts(counts, top)
     lines.append(f"  outcomes  {len(counts)} distinct; top {len(shown)}:")
     width = max((len(key) for key, _ in shown), default=0)
@@ -373,7 +406,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         job = backend.run(circuit, shots=args.shots, seed_simulator=seed, memory=False)
     except SvsimError as exc:  # too large for memory, or a circuit the kernel refuses
         raise UsageError(f"svsim run: {_one_line(exc)}") from None
-    label = f"{circuit.name} ({circuit.num_qubits} qubits, {args.precision})"
+    label = f"{circuit.name} ({_plural(circuit.num_qubits, 'qubit')}, {args.precision})"
     try:
         _follow(job, label)
     except KeyboardInterrupt:
@@ -392,6 +425,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
             _say(f"svsim run: wrote the final statevector to {args.statevector}")
         if args.plot is not None:
             title = f"{circuit.name}: top outcomes of {len(counts)}"
+            if _nearly_uniform(counts, args.top):
+                title += f" (spread nearly evenly over {_plural(args.shots, 'shot')})"
             _plot_counts(args.plot, title, _top_counts(counts, args.top), args.shots)
             _say(f"svsim run: wrote the histogram to {args.plot}")
     except OSError as exc:
