@@ -881,3 +881,30 @@ def test_annotated_operations(sim):
     circuit = Circuit.from_qiskit(qc)
     assert "mcx" in circuit.count_ops()
     np.testing.assert_allclose(state_of(sim, circuit), Statevector(qc).data, atol=ATOL)
+
+
+def test_bulk_conversion_keeps_order_and_hands_odd_gates_to_the_general_path(sim):
+    """Standard gates go into the circuit in bulk; an open control, a numpy
+    parameter, a conditioned block or a measurement between them must still come
+    out in order and exact."""
+    qc = QuantumCircuit(3, 1)
+    qc.h(0)
+    qc.cx(0, 1, ctrl_state=0)  # open control: the general path
+    qc.rz(np.float64(0.3), 2)  # a numpy parameter
+    qc.u(0.1, 0.2, 0.3, 1)
+    qc.append(qiskit.circuit.library.CU1Gate(0.4), [1, 2])  # renamed: cu1 -> cp
+    qc.barrier()
+    qc.ry(0.7, 0)
+    qc.swap(0, 2)
+    circuit = Circuit.from_qiskit(qc)
+    names = [i.name for i in circuit.data]
+    assert names == ["h", "x", "mcx", "x", "rz", "u", "cp", "barrier", "ry", "swap"]
+    np.testing.assert_allclose(state_of(sim, circuit), Statevector(qc).data, atol=ATOL)
+    with pytest.raises(CircuitError, match="unbound parameters"):
+        bad = QuantumCircuit(1)
+        bad.rx(Parameter("theta"), 0)
+        Circuit.from_qiskit(bad)
+    with pytest.raises(CircuitError, match="finite"):
+        bad = QuantumCircuit(1)
+        bad.rx(float("inf"), 0)
+        Circuit.from_qiskit(bad)

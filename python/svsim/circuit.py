@@ -420,6 +420,16 @@ class Circuit:
         self._data.extend(Instruction(name, qubits, (), values, cond) for qubits in groups)
         return self
 
+    def _append_gates(self, gates: list[tuple[str, tuple[int, ...], tuple[float, ...]]]) -> None:
+        """Append ``(name, qubits, parameters)`` gates from a converter whose qubits
+        are already distinct valid indices (a Qiskit circuit's), so only the
+        parameters are checked: a converted circuit of 10^5 gates skips the
+        per-call argument handling of the public methods."""
+        for name, qubits, params in gates:
+            if not all(type(p) is float and math.isfinite(p) for p in params):
+                params = tuple(_real(p, f"{name} parameter {i}") for i, p in enumerate(params))
+            self._data.append(Instruction(name, qubits, (), params))
+
     def _multi_controlled(
         self,
         name: str,

@@ -125,6 +125,23 @@ native svsim gate (``ccz``, ``cs``, ``u1``... through an equivalent svsim gate,
 
 _STANDARD = get_standard_gate_name_mapping()
 
+
+def _same(*params: float) -> tuple[float, ...]:
+    return params
+
+
+# The common case of a converted circuit, in bulk: a standard gate of exactly its
+# standard class, unconditioned, closed controls, float parameters.  Name ->
+# (Qiskit class, svsim method, parameters to svsim's).  Everything else goes the
+# general way through _instruction's checks.
+_DIRECT: dict[str, tuple[type, str, Callable[..., tuple[float, ...]]]] = {
+    **{name: (_STANDARD[name].base_class, name, _same) for name in _SAME_NAME},
+    **{
+        name: (_STANDARD[name].base_class, method, convert)
+        for name, (method, convert) in _RENAMED.items()
+    },
+}
+
 _INIT_NAMES = ("initialize", "state_preparation")
 _NO_OPS = ("delay",)
 
@@ -356,10 +373,24 @@ class _Converter:
         cmap: dict[Clbit, int],
         cond: Condition | None,
     ) -> None:
+        direct = []  # (method, qubits, parameters) of gates appended in one go
         for ci in block.data:
+            op = ci.operation
             qubits = [qmap[q] for q in ci.qubits]
+            spec = _DIRECT.get(op.name) if cond is None else None
+            if spec is not None and op.base_class is spec[0] and _closed_controls(op):
+                params = op.params
+                if all(type(p) is float for p in params):
+                    direct.append((spec[1], tuple(qubits), spec[2](*params)))
+                    self.touched.update(qubits)
+                    continue
+            if direct:
+                self.circuit._append_gates(direct)
+                direct = []
             clbits = [cmap[c] for c in ci.clbits]
-            self._instruction(ci.operation, qubits, clbits, qmap, cmap, cond)
+            self._instruction(op, qubits, clbits, qmap, cmap, cond)
+        if direct:
+            self.circuit._append_gates(direct)
 
     def _instruction(
         self,
@@ -517,6 +548,12 @@ class _Converter:
                 self._block(body, inner_q, inner_c, (target, body_value))
         finally:
             self.cond_bits, self.clobbered = frozenset(), False
+
+
+def _closed_controls(op: Any) -> bool:
+    """True unless ``op`` is a controlled gate with an open control."""
+    state = getattr(op, "ctrl_state", None)
+    return state is None or state == (1 << op.num_ctrl_qubits) - 1
 
 
 def _unbound_parameters(op: Any) -> list[str]:
