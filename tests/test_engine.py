@@ -681,3 +681,25 @@ def test_a_freed_state_is_reused_by_the_next_one_of_its_size():
     out = run_experiment(circuit, shots=0, seed=1)
     assert resource.getrusage(resource.RUSAGE_SELF).ru_minflt - faults < 8
     assert out.statevector.nbytes == 32 << 20
+
+
+def test_single_precision_rounds_a_fused_gate_once():
+    """Fused matrices and diagonal tables are built from the gates' values in
+    double and rounded to float once: an 18-qubit QFT on a random product state
+    keeps its norm to 2e-7 (it drifted 1.8e-6 when each gate was rounded first)."""
+    rng = np.random.default_rng(3)
+    n = 18
+    circuit = svsim.Circuit(n)
+    for q in range(n):
+        circuit.ry(float(rng.uniform(0, 3)), q).rz(float(rng.uniform(0, 3)), q)
+    for j in range(n - 1, -1, -1):  # Qiskit's QFT order
+        circuit.h(j)
+        for k in range(j - 1, -1, -1):
+            circuit.cp(np.pi / 2 ** (j - k), k, j)
+    for q in range(n // 2):
+        circuit.swap(q, n - 1 - q)
+    single = run_experiment(circuit, shots=1, seed=1, precision="single").statevector
+    double = run_experiment(circuit, shots=1, seed=1, precision="double").statevector
+    state = single.astype(np.complex128)
+    assert abs(np.vdot(state, state).real - 1.0) < 2e-7
+    assert np.max(np.abs(state - double)) < 1e-4

@@ -104,6 +104,13 @@ inline unsigned local_position(const std::vector<unsigned>& qubits, unsigned q) 
   return static_cast<unsigned>(std::lower_bound(qubits.begin(), qubits.end(), q) - qubits.begin());
 }
 
+// A gate's values in double: as given where the op kept them (single precision).
+template <typename T>
+std::vector<std::complex<double>> values_in_double(const Op<T>& op) {
+  if (!op.exact_values.empty()) return op.exact_values;
+  return {op.values.begin(), op.values.end()};
+}
+
 // The diagonal of a block of diagonal gates, on `qubits` (bit j = qubits[j]).
 template <typename T>
 std::vector<std::complex<T>> fused_diagonal(const std::vector<const Op<T>*>& gates,
@@ -114,10 +121,10 @@ std::vector<std::complex<T>> fused_diagonal(const std::vector<const Op<T>*>& gat
     for (unsigned c : gate->controls) control_mask |= std::uint64_t{1} << local_position(qubits, c);
     std::vector<unsigned> local_targets;
     for (unsigned t : gate->targets) local_targets.push_back(local_position(qubits, t));
+    const std::vector<std::complex<double>> values = values_in_double(*gate);
     for (std::size_t m = 0; m < diag.size(); ++m) {
       if ((m & control_mask) != control_mask) continue;
-      const std::complex<T> d = gate->values[bits_at(m, local_targets)];
-      diag[m] *= std::complex<double>(d.real(), d.imag());
+      diag[m] *= values[bits_at(m, local_targets)];
     }
   }
   return {diag.begin(), diag.end()};
@@ -141,7 +148,7 @@ std::vector<std::complex<T>> fused_matrix(const std::vector<const Op<T>*>& gates
   };
   for (const Op<T>* gate : gates) {
     const std::vector<unsigned> targets = local(gate->targets), controls = local(gate->controls);
-    const std::vector<std::complex<double>> values(gate->values.begin(), gate->values.end());
+    const std::vector<std::complex<double>> values = values_in_double(*gate);
     switch (gate->kind) {
       case OpKind::Dense: apply_dense(columns, targets, controls, values.data(), serial); break;
       case OpKind::Diagonal:
