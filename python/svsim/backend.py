@@ -116,15 +116,12 @@ class BasicSimulator(qt.BackendBase):  # type: ignore[misc]
             fusion=fusion,
             max_memory_mb=max_memory_mb,
         )
-        unknown = [name for name in fields if name not in DEFAULTS]
-        if unknown:
-            raise AttributeError(f"Options field {unknown[0]} is not valid for this backend")
         super().__init__(
             provider=provider,
             name=BACKEND_NAME,
             description="svsim: a statevector simulator on a C++ kernel",
             backend_version=_version(),
-            **{name: check_option(name, value) for name, value in fields.items()},
+            **_checked_options(fields),
         )
         self._target = target
         self._executor = executor
@@ -143,11 +140,7 @@ class BasicSimulator(qt.BackendBase):  # type: ignore[misc]
             AttributeError: a name that is not an option (as Qiskit's backends do).
             CircuitError, SimulatorError: a bad value; no option is changed then.
         """
-        for name in fields:
-            if name not in DEFAULTS:
-                raise AttributeError(f"Options field {name} is not valid for this backend")
-        checked = {name: check_option(name, value) for name, value in fields.items()}
-        self._options.update_options(**checked)
+        self._options.update_options(**_checked_options(fields))
 
     # ------------------------------------------------------------ description
 
@@ -361,6 +354,10 @@ class BasicSimulator(qt.BackendBase):  # type: ignore[misc]
         Stim, a circuit that fits as a statevector runs as one."""
         if method == "statevector":
             return method
+        needed = engine.memory_needed(circuit, precision, shots)
+        fits = needed <= limit_mb * (1 << 20)
+        if method == "automatic" and (initial is not None or (fits and not use_clifford)):
+            return "statevector"  # decided without reading the whole circuit
         not_clifford = stabilizer.why_not_clifford(circuit)
         if method == "stabilizer":
             if not_clifford is not None:
@@ -374,11 +371,7 @@ class BasicSimulator(qt.BackendBase):  # type: ignore[misc]
                     "the stabilizer method starts from |0...0>; drop initial_statevector or "
                     "use method='statevector'"
                 )
-        elif not_clifford is not None or initial is not None:
-            return "statevector"
-        needed = engine.memory_needed(circuit, precision, shots)
-        fits = needed <= limit_mb * (1 << 20)
-        if method == "automatic" and fits and not use_clifford:
+        elif not_clifford is not None:
             return "statevector"
         if not stabilizer.available():
             if method == "automatic" and fits:
@@ -425,6 +418,18 @@ class BasicSimulator(qt.BackendBase):  # type: ignore[misc]
         return circuits
 
 
+def _checked_options(fields: dict[str, Any]) -> dict[str, Any]:
+    """``fields`` checked as options, for the constructor and ``set_options``.
+
+    Raises:
+        AttributeError: a name that is not an option (as Qiskit's backends do).
+    """
+    for name in fields:
+        if name not in DEFAULTS:
+            raise AttributeError(f"Options field {name} is not valid for this backend")
+    return {name: check_option(name, value) for name, value in fields.items()}
+
+
 def _check_job_memory(
     circuits: Sequence[Circuit],
     methods: Sequence[str],
@@ -461,11 +466,7 @@ def _check_job_memory(
     for circuit, method in zip(circuits, methods, strict=True):
         words = (circuit.num_clbits + 63) // 64
         if method == "statevector":
-            kept += copies * (
-                engine.statevectors_needed(circuit)
-                * engine.state_bytes(circuit.num_qubits, precision)
-                + engine.probabilities_bytes(circuit)
-            )
+            kept += copies * engine.state_data_bytes(circuit, precision)
         if words:
             kept += shots * (8 * words + (8 if memory else 0))
             transient = max(transient, shots * (24 + 8 * words + (16 if memory else 0)))

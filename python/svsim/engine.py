@@ -98,16 +98,21 @@ def shot_bytes(num_clbits: int, shots: int) -> int:
     return shots * (8 * words + 16) if words else 0
 
 
+def state_data_bytes(circuit: Circuit, precision: str) -> int:
+    """What a run of ``circuit`` holds of quantum data, which its result keeps:
+    its statevectors (:func:`statevectors_needed`) and its saved probabilities
+    (:func:`probabilities_bytes`)."""
+    return statevectors_needed(circuit) * state_bytes(
+        circuit.num_qubits, precision
+    ) + probabilities_bytes(circuit)
+
+
 def memory_needed(circuit: Circuit, precision: str, shots: int = 0, initial_bytes: int = 0) -> int:
-    """The bytes one run of ``circuit`` needs at once: its statevectors (see
-    :func:`statevectors_needed`), its saved probabilities
-    (:func:`probabilities_bytes`), its shots (:func:`shot_bytes`) and the
+    """The bytes one run of ``circuit`` needs at once: its quantum data
+    (:func:`state_data_bytes`), its shots (:func:`shot_bytes`) and the
     ``initial_bytes`` of an initial statevector the run reads from."""
     return (
-        statevectors_needed(circuit) * state_bytes(circuit.num_qubits, precision)
-        + probabilities_bytes(circuit)
-        + shot_bytes(circuit.num_clbits, shots)
-        + initial_bytes
+        state_data_bytes(circuit, precision) + shot_bytes(circuit.num_clbits, shots) + initial_bytes
     )
 
 

@@ -100,8 +100,8 @@ def is_clifford(circuit: Circuit) -> bool:
 def available() -> bool:
     """Whether Stim can be imported (the ``stabilizer`` extra is installed)."""
     try:
-        import stim  # noqa: F401
-    except ImportError:
+        _import_stim()
+    except MissingExtraError:
         return False
     return True
 

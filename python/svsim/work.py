@@ -117,9 +117,7 @@ def run_job(spec: JobSpec, control: JobControl | None = None) -> Result:
                 initial_statevector=spec.initial,
                 fusion=s.fusion,
             )
-            kept += engine.statevectors_needed(circuit) * engine.state_bytes(
-                circuit.num_qubits, s.precision
-            ) + engine.probabilities_bytes(circuit)
+            kept += engine.state_data_bytes(circuit, s.precision)
         if control is not None:
             control.finish(index)
         outputs.append(output)
