@@ -402,7 +402,7 @@ def test_info_in_a_process():
     out = proc.stdout
     assert f"svsim {svsim.__version__}" in out
     build = svsim.build_info()
-    assert ("OpenMP yes" if build["openmp"] else "OpenMP no") in out
+    assert f"{build['max_threads']} threads (svsim's thread pool)" in out
     assert f"SIMD {build['simd']}" in out
     assert "in double precision" in out and "in single precision" in out
     from svsim._qiskit_types import HAVE_QISKIT

@@ -47,7 +47,7 @@ __all__ = [
 
 
 def build_info() -> dict:
-    """What this build can do: OpenMP, threads, vector instructions, precisions."""
+    """What this build can do: threads, vector instructions, precisions."""
     info = dict(_core.build_info())
     info["precisions"] = ("single", "double")
     info["version"] = __version__

@@ -493,12 +493,11 @@ def _cmd_info(args: argparse.Namespace) -> int:
     simd = build.get("simd", "?")
     cpu_simd = build.get("cpu_simd")
     simd_text = simd if cpu_simd in (None, simd) else f"{simd} (this CPU: {cpu_simd})"
-    openmp = "yes" if build.get("openmp") else "no"
     mem = info["memory"]
     lines = [
         f"svsim {info['version']} (Python {info['python']}, numpy {info['numpy']}, "
         f"{info['platform']})",
-        f"  build       OpenMP {openmp}, {build.get('max_threads', '?')} threads, "
+        f"  build       {build.get('max_threads', '?')} threads (svsim's thread pool), "
         f"SIMD {simd_text}, precisions {', '.join(build.get('precisions', ()))}",
         f"  memory      {_format_bytes(mem['available_bytes'])} available; default limit "
         f"{_format_bytes(mem['limit_bytes'])} (80%)",
@@ -707,7 +706,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     info = commands.add_parser(
         "info",
-        help="version, build (OpenMP, SIMD, threads) and the largest circuits that fit",
+        help="version, build (threads, SIMD) and the largest circuits that fit",
         description="Show svsim's version, build and the qubit counts this machine can hold.",
     )
     info.add_argument("--json", action="store_true", help="print the information as JSON")

@@ -20,8 +20,10 @@ from svsim.exceptions import CircuitError, SimulatorError
 PRECISIONS = {"double": np.complex128, "single": np.complex64}
 
 # The kernel runs its loops on several threads only when they cover at least
-# this many amplitudes (2^14): below it, starting threads costs more than it saves.
-PARALLEL_THRESHOLD = 1 << 14
+# this many amplitudes (2^15, 512 KiB in double): below it, handing a loop to
+# another thread costs more than it saves (bench.contention: per-shot
+# trajectories of 14 qubits ran 1.4x slower on 2 threads than on 1 at 2^14).
+PARALLEL_THRESHOLD = 1 << 15
 
 # Fusion pays for its own work from this many qubits on (Aer uses 14 too).
 FUSION_THRESHOLD = 14
