@@ -189,6 +189,7 @@ class DistributedRun:
         self.stats = ExchangeStats(ranks=self.size, local_qubits=self.layout.local_qubits)
         self.pending: list[LocalOp] = []
         self.failure: tuple[str, str] | None = None
+        self.stopped = False  # a sync raised: every rank raises at the same step
         self.error: BaseException | None = None
         self.done = 0
         self.total = 1
@@ -223,6 +224,7 @@ class DistributedRun:
         start = time.perf_counter()
         got = self.comm.allgather((self.failure, payload))
         self.stats.mpi_seconds += time.perf_counter() - start
+        self.stopped = any(failure is not None for failure, _ in got)
         for r, (failure, _) in enumerate(got):
             if failure is not None and failure[0] == "error":
                 if r == self.rank and self.error is not None:
@@ -653,7 +655,15 @@ def run_distributed(comm: Any, program: Any, **kwargs: Any) -> dict[str, Any]:
     run = DistributedRun(comm, program, **kwargs)
     relay = CancelRelay(comm, run.control) if _thread_multiple() else None
     try:
-        return run.run()
+        try:
+            return run.run()
+        except Exception as exc:
+            if run.stopped:
+                raise  # every rank raises at the same step
+            # Failed here, between two steps: the other ranks hear of it at their next one.
+            run.failure, run.error = ("error", f"{type(exc).__name__}: {exc}"), exc
+            run.sync()
+            raise
     finally:
         if relay is not None:
             relay.close()
