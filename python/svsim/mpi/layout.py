@@ -207,10 +207,14 @@ class LookAhead:
         j = bisect.bisect_right(uses, after)
         return uses[j] if j < len(uses) else float("inf")
 
-    def victim(self, layout: Layout, index: int, keep: set[int]) -> int:
-        """The local qubit to make global at op ``index``: not in ``keep``, and
-        needed local again the latest (ties: the highest position, whose half
-        of the chunk is contiguous)."""
+    def victim(self, layout: Layout, index: int, keep: set[int], spare: set[int]) -> int:
+        """The local qubit to make global at op ``index``: not in ``keep``, if
+        possible not in ``spare`` either (a gate's controls may be global),
+        and needed local again the latest (ties: the highest position)."""
+        best = self._latest(layout, index, keep | spare)
+        return best if best >= 0 else self._latest(layout, index, keep)
+
+    def _latest(self, layout: Layout, index: int, keep: set[int]) -> int:
         best, best_key = -1, (-1.0, -1)
         for p in range(layout.local_qubits):
             q = layout.qubit_at[p]
@@ -219,6 +223,4 @@ class LookAhead:
             key = (self.next_use(q, index), p)
             if key > best_key:
                 best, best_key = q, key
-        if best < 0:
-            raise AssertionError("no local qubit to exchange")
         return best

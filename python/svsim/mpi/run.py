@@ -298,15 +298,24 @@ class DistributedRun:
                 self.stats.relabels += 1
                 return
         if op.kind != _ops.DIAGONAL:
-            self.make_local(index, global_targets, set(touched))
+            self.make_local(index, global_targets, set(op.targets), set(op.controls))
         local = route(op, self.layout, self.rank)
         if local is not None:
             self.pending.append(local)
 
-    def make_local(self, index: int, qubits: list[int], keep: set[int]) -> None:
+    def make_local(
+        self, index: int, qubits: list[int], keep: set[int], spare: set[int] = frozenset()
+    ) -> None:
+        """Exchange the global ``qubits`` in, giving up local qubits not in ``keep``
+        (nor in ``spare``, where there are others)."""
         for q in qubits:
             if not self.layout.is_local(q):
-                victim = self.lookahead.victim(self.layout, index, keep | set(qubits))
+                victim = self.lookahead.victim(self.layout, index, keep | set(qubits), set(spare))
+                if victim < 0:
+                    raise SimulatorError(
+                        f"op {index} needs {len(keep)} qubits local, more than the "
+                        f"{self.layout.local_qubits} each rank keeps; use fewer ranks"
+                    )
                 self.exchange(q, victim)
 
     # ------------------------------------------------------------ data movement
@@ -478,7 +487,7 @@ class DistributedRun:
 
     def expectation(self, index: int, qubits: tuple[int, ...], codes: list[int]) -> float:
         flips = [q for q, c in zip(qubits, codes, strict=True) if c in (1, 2)]
-        self.make_local(index, flips, set(qubits))
+        self.make_local(index, flips, set(flips), set(qubits))
         self.flush()
         layout = self.layout
 
