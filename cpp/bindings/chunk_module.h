@@ -67,11 +67,14 @@ class ChunkHandle {
       throw std::invalid_argument("ops must have shape (n, 8)");
     visit([&](auto& chunk) {
       using T = typename std::remove_reference_t<decltype(chunk)>::complex_t::value_type;
-      const svsim::ProgramArrays arrays{
-          ops.data(),    static_cast<std::size_t>(ops.shape(0)),
-          qubits.data(), static_cast<std::size_t>(qubits.size()),
-          values.data(), static_cast<std::size_t>(values.size()),
-          chunk.state()->num_qubits(), 0};
+      const svsim::ProgramArrays arrays{ops.data(),
+                                        static_cast<std::size_t>(ops.shape(0)),
+                                        qubits.data(),
+                                        static_cast<std::size_t>(qubits.size()),
+                                        values.data(),
+                                        static_cast<std::size_t>(values.size()),
+                                        chunk.state()->num_qubits(),
+                                        0};
       svsim::RunOptions options;
       options.parallelism = chunk.parallelism();
       options.fusion.enabled = fusion;
@@ -102,8 +105,9 @@ class ChunkHandle {
         throw std::invalid_argument("pack: bit or range out of the chunk");
       if (!py::isinstance<py::array_t<C>>(out) || !(out.flags() & py::array::c_style) ||
           static_cast<std::uint64_t>(out.size()) < count)
-        throw std::invalid_argument("pack: the buffer must be a contiguous array of the chunk's "
-                                    "dtype with room for count amplitudes");
+        throw std::invalid_argument(
+            "pack: the buffer must be a contiguous array of the chunk's "
+            "dtype with room for count amplitudes");
       C* buffer = static_cast<C*>(out.mutable_data());
       py::gil_scoped_release release;
       if (unpack) {

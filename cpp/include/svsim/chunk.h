@@ -55,11 +55,6 @@ class Chunk {
   // Copies amplitudes first .. first + count of the half where `bit` is `value` into `out`.
   void pack(unsigned bit, int value, index_t first, index_t count, complex_t* out) const {
     const complex_t* data = state_->data();
-    if (bit == 0) {
-      parallel_for(par_, count, [=](index_t m) { out[m] = data[half_index(0, value, first + m)]; });
-      return;
-    }
-    // Runs of 2^bit contiguous amplitudes.
     parallel_for(par_, count, [=](index_t m) { out[m] = data[half_index(bit, value, first + m)]; });
   }
 
@@ -115,7 +110,8 @@ class Chunk {
   }
   std::int64_t first_with_weight(std::int64_t after) const {
     const complex_t* data = state_->data();
-    for (std::int64_t j = std::max<std::int64_t>(after, 0); j < static_cast<std::int64_t>(state_->size()); ++j)
+    for (std::int64_t j = std::max<std::int64_t>(after, 0);
+         j < static_cast<std::int64_t>(state_->size()); ++j)
       if (norm2(data[j]) > 0) return j;
     return -1;
   }
@@ -136,8 +132,7 @@ class Chunk {
     const index_t last_block = first_block + my_blocks;
     auto block_of = [&](double x) {
       index_t b = static_cast<index_t>(
-          std::upper_bound(before_block.begin(), before_block.end() - 1, x) -
-          before_block.begin());
+          std::upper_bound(before_block.begin(), before_block.end() - 1, x) - before_block.begin());
       return b > 0 ? b - 1 : 0;
     };
     index_t b = block_of(u[0]);

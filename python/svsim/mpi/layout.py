@@ -27,7 +27,7 @@ import numpy as np
 
 from svsim import _ops
 
-__all__ = ["DecodedOp", "Layout", "LocalOp", "LookAhead", "decode", "route"]
+__all__ = ["DecodedOp", "Layout", "LocalOp", "LookAhead", "decode", "encode", "route"]
 
 
 @dataclass(frozen=True)
@@ -224,3 +224,23 @@ class LookAhead:
             if key > best_key:
                 best, best_key = q, key
         return best
+
+
+def encode(ops: list[LocalOp]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``ops`` as the kernel's three arrays (see :mod:`svsim._ops`)."""
+    rows = np.zeros((len(ops), _ops.OP_FIELDS), dtype=np.int64)
+    qubits: list[int] = []
+    values: list[np.ndarray] = []
+    offset = 0
+    for i, op in enumerate(ops):
+        rows[i, _ops.KIND] = op.kind
+        rows[i, _ops.NUM_TARGETS] = len(op.targets)
+        rows[i, _ops.NUM_CONTROLS] = len(op.controls)
+        rows[i, _ops.QUBIT_OFFSET] = len(qubits)
+        rows[i, _ops.VALUE_OFFSET] = offset
+        qubits.extend(op.targets)
+        qubits.extend(op.controls)
+        values.append(op.values)
+        offset += len(op.values)
+    flat = np.concatenate(values) if values else np.zeros(0)
+    return rows, np.asarray(qubits, dtype=np.int32), np.ascontiguousarray(flat, np.complex128)

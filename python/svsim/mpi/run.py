@@ -34,117 +34,21 @@ communicator (:class:`CancelRelay`) and stops their kernels between gates.
 
 from __future__ import annotations
 
-import threading
 import time
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from svsim import _core, _ops
 from svsim.exceptions import SimulatorError
-from svsim.mpi.layout import DecodedOp, Layout, LocalOp, LookAhead, decode, route
+from svsim.mpi.layout import DecodedOp, Layout, LocalOp, LookAhead, decode, encode, route
+from svsim.mpi.relay import CancelRelay, ExchangeStats
 
-__all__ = ["PIECE_BYTES", "ExchangeStats", "run_distributed"]
+__all__ = ["PIECE_BYTES", "DistributedRun", "run_distributed"]
 
 PIECE_BYTES = 16 << 20  # one message of an exchange: 2^20 double amplitudes
 REDUCE_BLOCK = 1 << 12  # the kernel's sampling block (kReduceChunk in parallel.h)
 DTYPES = {"double": np.complex128, "single": np.complex64}
-
-
-@dataclass
-class ExchangeStats:
-    """What one rank did over MPI during a run."""
-
-    ranks: int = 1
-    local_qubits: int = 0
-    bytes_sent: int = 0
-    mpi_seconds: float = 0.0
-    swaps: int = 0  # global/local exchanges of half a chunk
-    permutations: int = 0  # whole chunks moved to put ranks back in order
-    global_gates: int = 0  # gates that touch a global qubit
-    relabels: int = 0  # of those, done by relabelling alone
-    steps: int = 0  # kernel calls on the chunk
-    seconds: float = 0.0
-    extra: dict[str, Any] = field(default_factory=dict)
-
-    def as_dict(self) -> dict[str, Any]:
-        d = {k: v for k, v in self.__dict__.items() if k != "extra"}
-        d["mpi_fraction"] = self.mpi_seconds / self.seconds if self.seconds > 0 else 0.0
-        d.update(self.extra)
-        return d
-
-
-class CancelRelay:
-    """Carries a cancel from the rank where it was asked to every other rank.
-
-    A thread polls, every ``interval`` seconds, the run's control (cancelled
-    here? tell the others) and a communicator of its own (cancelled there?
-    stop the kernel here).  :meth:`close` receives every notice that was
-    sent, so none is left in flight.
-    """
-
-    def __init__(self, comm: Any, control: _core.RunControl, interval: float = 0.01) -> None:
-        from mpi4py import MPI
-
-        self._mpi = MPI
-        self._comm = comm.Dup()
-        self._control = control
-        self._interval = interval
-        self._sent = False
-        self._requests: list[Any] = []
-        self._received: set[int] = set()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="svsim-mpi-cancel", daemon=True)
-        self._thread.start()
-
-    def _poll(self) -> None:
-        comm, status = self._comm, self._mpi.Status()
-        if self._control.cancel_requested and not self._sent:
-            self._sent = True
-            me = comm.Get_rank()
-            self._requests = [
-                comm.isend(me, dest=r, tag=1) for r in range(comm.Get_size()) if r != me
-            ]
-        while comm.Iprobe(source=self._mpi.ANY_SOURCE, tag=1, status=status):
-            comm.recv(source=status.Get_source(), tag=1)
-            self._received.add(status.Get_source())
-            self._control.cancel()
-
-    def _loop(self) -> None:
-        while not self._stop.wait(self._interval):
-            self._poll()
-
-    def close(self) -> None:
-        self._stop.set()
-        self._thread.join()
-        comm = self._comm
-        sent = comm.allgather(self._sent)
-        for r, did in enumerate(sent):
-            if did and r != comm.Get_rank() and r not in self._received:
-                comm.recv(source=r, tag=1)
-        for request in self._requests:
-            request.wait()
-        comm.Free()
-
-
-def _encode(ops: list[LocalOp]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    rows = np.zeros((len(ops), _ops.OP_FIELDS), dtype=np.int64)
-    qubits: list[int] = []
-    values: list[np.ndarray] = []
-    offset = 0
-    for i, op in enumerate(ops):
-        rows[i, _ops.KIND] = op.kind
-        rows[i, _ops.NUM_TARGETS] = len(op.targets)
-        rows[i, _ops.NUM_CONTROLS] = len(op.controls)
-        rows[i, _ops.QUBIT_OFFSET] = len(qubits)
-        rows[i, _ops.VALUE_OFFSET] = offset
-        qubits.extend(op.targets)
-        qubits.extend(op.controls)
-        values.append(op.values)
-        offset += len(op.values)
-    flat = np.concatenate(values) if values else np.zeros(0)
-    return rows, np.asarray(qubits, dtype=np.int32), np.ascontiguousarray(flat, np.complex128)
 
 
 class DistributedRun:
@@ -268,7 +172,7 @@ class DistributedRun:
         if not self.pending:
             return
         ops, self.pending = self.pending, []
-        rows, qubits, values = _encode(ops)
+        rows, qubits, values = encode(ops)
         fusion, threshold, max_fused = self.fusion
         self.stats.steps += 1
         self.guarded(
