@@ -56,10 +56,12 @@ def midcircuit_case(num_qubits: int, seed: int) -> svsim.Circuit:
 
 
 def long_case(num_qubits: int) -> svsim.Circuit:
-    qc = svsim.Circuit(num_qubits, name="long")
-    for _ in range(4000):
+    """Seconds of work: a measurement after the gates makes every shot a trajectory."""
+    qc = svsim.Circuit(num_qubits, 1, name="long")
+    for _ in range(100):
         qc.h(num_qubits - 1).cx(num_qubits - 1, 0).rz(0.1, 1)
-    qc.measure_all()
+    qc.measure(num_qubits - 1, 0)
+    qc.x(0, condition=(0, 1))
     return qc
 
 
@@ -106,9 +108,9 @@ def main() -> None:
                     os._exit(3)
 
                 mpi_run.DistributedRun.flush = die
-            job = backend.run(long_case(14), shots=10, seed_simulator=1)
+            job = backend.run(long_case(14), shots=2000, seed_simulator=1)
             if case == "cancel" and rank == 1:
-                while job.progress() < 0.01:
+                while job.progress() < 0.05:
                     time.sleep(0.01)
                 record["cancel_returned"] = job.cancel()
             try:

@@ -98,6 +98,11 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     env = dict(os.environ)
     rows = []
+    print(
+        "| circuit | 1 rank x T threads (s) | R ranks x T/R (s) | ratio | GiB sent per rank | "
+        "rank 0 in MPI | swaps / gates on global qubits | counts identical | load |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|")
     per_rank = max(args.threads // args.ranks, 1)
     me = [sys.executable, "-m", "svsim.bench.mpi", "--worker"]
     for qubits in [int(q) for q in args.qubits.split(",")]:
@@ -111,14 +116,16 @@ def main(argv: list[str] | None = None) -> int:
                 + [family, str(qubits), str(per_rank), "1", args.precision],
                 dict(env, OMP_NUM_THREADS=str(per_rank)),
             )
-            rows.append({"one": one, "split": split})
+            load = os.getloadavg()[0]
+            rows.append({"one": one, "split": split, "load_average_1min": load})
             m = split["mpi"]
             print(
                 f"| {family}-{qubits} | {one['seconds']:.2f} | {split['seconds']:.2f} | "
                 f"{split['seconds'] / one['seconds']:.2f}x | {m['bytes_sent'] / 2**30:.2f} | "
                 f"{100 * m['mpi_fraction']:.0f}% | {m['swaps']} / {m['global_gates']} "
                 f"({m['relabels']} relabelled) | "
-                f"{'yes' if one['counts_digest'] == split['counts_digest'] else 'NO'} |",
+                f"{'yes' if one['counts_digest'] == split['counts_digest'] else 'NO'} | "
+                f"{load:.1f} |",
                 flush=True,
             )
     if args.out:
