@@ -90,6 +90,11 @@ def main() -> None:
             record["mpi"] = result.results[0].metadata["mpi"]
             state = data.get("statevector")
             record["has_state"] = state is not None
+            if state is None:
+                try:
+                    result.get_statevector()
+                except svsim.SvsimError as exc:
+                    record["no_state"] = str(exc)
             if state is not None:
                 np.save(out / "statevector.npy", state)
         elif case in ("cancel", "raise", "die"):

@@ -75,6 +75,8 @@ def check_same(records: list[dict], expected: svsim.Result, precision: str, tmp_
             if label in data:
                 assert abs(record[label] - data[label]) <= TOL[precision]
         assert record["has_state"] == (record["rank"] == 0 and "statevector" in data)
+        if not record["has_state"]:
+            assert "gather a statevector on rank 0 alone" in record["no_state"]
     if "statevector" in data:
         state = np.load(tmp_path / "statevector.npy")
         assert state.dtype == data["statevector"].dtype
@@ -176,3 +178,21 @@ def test_cli_mpi_prints_the_one_process_counts_on_rank_0() -> None:
     lines = [line for line in split.stdout.splitlines() if line.startswith("{")]
     assert len(lines) == 1  # rank 0 alone prints
     assert json.loads(lines[0])["results"][0]["data"]["counts"] == one_counts
+
+
+def test_readme_mpi_example_runs_under_mpiexec(tmp_path: Path) -> None:
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    block = readme.split("## Beyond one machine", 1)[1].split("```py\n", 1)[1].split("```", 1)[0]
+    script = tmp_path / "script.py"
+    script.write_text(block)
+    proc = subprocess.run(
+        [MPIEXEC, *_oversubscribe(), "-n", "2", sys.executable, str(script)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=dict(os.environ, OMP_NUM_THREADS="1"),
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    line = next(line for line in block.splitlines() if line.startswith("print("))
+    shown = line.split("  # ", 1)[1].strip()  # what the print's comment says it shows
+    assert proc.stdout.splitlines() == [shown, shown]  # every rank prints the same
