@@ -17,7 +17,11 @@ import numpy as np
 import svsim
 from reference import random_circuit
 
-SHOTS = {"random": 2000, "midcircuit": 100}  # one trajectory per shot: a few agreements each
+SHOTS = {
+    "random": 2000,
+    "relabel": 2000,
+    "midcircuit": 100,
+}  # one trajectory per shot: a few agreements each
 SEED = 1234
 
 
@@ -55,6 +59,25 @@ def midcircuit_case(num_qubits: int, seed: int) -> svsim.Circuit:
     return qc
 
 
+def relabel_case(num_qubits: int, seed: int) -> svsim.Circuit:
+    """X, CX, controlled swaps and diagonals on the global qubits: ranks trade roles
+    (relabelling), and the state is put back in order before it is read."""
+    top, second = num_qubits - 1, num_qubits - 2
+    qc = svsim.Circuit(num_qubits, name=f"relabel-{seed}")
+    for q in range(num_qubits - 2):
+        qc.h(q)
+    qc.rz(0.4, top).x(top).cx(top, second).ccx(top, second, 0).rzz(0.3, top, 1)
+    qc.cswap(top, second, 2).cp(0.7, second, top).x(second).swap(top, second)
+    qc.save_probabilities(qubits=[top, second, 0], label="probabilities")
+    qc.save_expectation_value("ZZX", [top, second, 0], label="zz")
+    qc.save_statevector()
+    qc.measure_all()
+    return qc
+
+
+CASES = {"random": random_case, "midcircuit": midcircuit_case, "relabel": relabel_case}
+
+
 def long_case(num_qubits: int) -> svsim.Circuit:
     """Seconds of work: a measurement after the gates makes every shot a trajectory."""
     qc = svsim.Circuit(num_qubits, 1, name="long")
@@ -73,10 +96,9 @@ def main() -> None:
     rank = MPI.COMM_WORLD.Get_rank()
     record: dict = {"rank": rank}
     try:
-        if case in ("random", "midcircuit"):
+        if case in CASES:
             num_qubits, precision, seed = int(args[0]), args[1], int(args[2])
-            make = random_case if case == "random" else midcircuit_case
-            qc = make(num_qubits, seed)
+            qc = CASES[case](num_qubits, seed)
             backend = svsim.BasicSimulator(precision=precision, mpi=True)
             job = backend.run(qc, shots=SHOTS[case], seed_simulator=SEED, memory=True)
             result = job.result(timeout=300)

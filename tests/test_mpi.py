@@ -102,6 +102,17 @@ def test_random_circuits_match_one_process(
 
 
 @pytest.mark.parametrize("ranks", [2, 4])
+def test_relabelled_ranks_are_put_back_in_order(ranks: int, tmp_path: Path) -> None:
+    proc, records = launch(ranks, "relabel", tmp_path, 8, "double", 0)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    expected = one_process(mpi_worker.relabel_case(8, 0), "double", "relabel")
+    check_same(records, expected, "double", tmp_path)
+    assert records[0]["mpi"]["relabels"] > 0
+    if ranks == 4:
+        assert records[0]["mpi"]["permutations"] == 1
+
+
+@pytest.mark.parametrize("ranks", [2, 4])
 @pytest.mark.parametrize("precision", ["double", "single"])
 def test_mid_circuit_measurement_reset_conditions(
     ranks: int, precision: str, tmp_path: Path
