@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "chunk_module.h"
 #include "svsim/build_info.h"
 #include "svsim/program.h"
 #include "svsim/runner.h"
@@ -129,7 +130,16 @@ PYBIND11_MODULE(_core, m) {
           "Ask the run to stop before its next operation.")
       .def_property_readonly("cancel_requested",
                              [](const svsim::RunControl& c) { return c.cancel_requested.load(); })
-      .def("progress", &svsim::RunControl::progress, "Fraction of the run's operations done.");
+      .def("progress", &svsim::RunControl::progress, "Fraction of the run's operations done.")
+      .def(
+          "count",
+          [](svsim::RunControl& c, std::uint64_t done, std::uint64_t total) {
+            c.ops_total = total;
+            c.ops_done = done;
+          },
+          py::arg("done"), py::arg("total"),
+          "Set the progress of a run driven from Python (the MPI engine).");
+  svsim_bindings::bind_chunk(m);
 
   m.def("run", &run, py::arg("ops"), py::arg("qubits"), py::arg("values"), py::arg("num_qubits"),
         py::arg("num_clbits"), py::arg("shots"), py::arg("seed"), py::arg("precision"),

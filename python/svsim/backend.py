@@ -102,10 +102,23 @@ class BasicSimulator(qt.BackendBase):  # type: ignore[misc]
         executor: Executor | None = None,
         max_memory_mb: float | None = None,
         *,
+        mpi: bool = False,
         provider: Any = None,
         target: Any = None,
         **fields: Any,
     ) -> None:
+        if not isinstance(mpi, bool):
+            raise SimulatorError(f"mpi must be True or False, got {mpi!r}")
+        if mpi and executor is not None:
+            raise SimulatorError(
+                "mpi=True runs each job on every rank of the MPI job, in the backend's own "
+                "worker thread; drop the executor"
+            )
+        if mpi:
+            from svsim.mpi import world  # late: mpi4py is optional and starts MPI
+
+            world()  # the communicators, made here on every rank
+        self._mpi = mpi
         if executor is not None and not callable(getattr(executor, "submit", None)):
             raise SimulatorError(
                 f"executor must be a concurrent.futures.Executor, got {type(executor).__name__}"
@@ -275,12 +288,17 @@ class BasicSimulator(qt.BackendBase):  # type: ignore[misc]
             threads=options["max_parallel_threads"],
             fusion=options["fusion"],
             max_memory_mb=options["max_memory_mb"],
+            mpi=self._mpi,
         )
         circuits = self._circuits(run_input)
         shots, memory, initial = options["shots"], options["memory"], None
         seed = options["seed_simulator"]
         if seed is None:
             seed = secrets.randbits(63)
+            if self._mpi:  # every rank draws with rank 0's seed
+                from svsim.mpi import world
+
+                seed = world("calls").bcast(seed, root=0)
         if options["initial_statevector"] is not None:
             for circuit in circuits:
                 initial = engine.check_initial_statevector(
@@ -289,8 +307,17 @@ class BasicSimulator(qt.BackendBase):  # type: ignore[misc]
         limit_mb = settings.max_memory_mb
         if limit_mb is None:  # read once: it costs a read of /proc/meminfo
             limit_mb = engine.default_max_memory_mb()
+        if self._mpi:
+            from svsim.mpi import world
+            from svsim.mpi.experiment import check_memory as check_rank_memory
+
+            ranks = world("calls").Get_size()
+            for circuit in circuits:
+                check_rank_memory(circuit, settings.precision, limit_mb, ranks, shots)
         methods = [
-            self._method(
+            "statevector"
+            if self._mpi
+            else self._method(
                 c,
                 options["method"],
                 options["use_clifford_optimization"],
@@ -302,9 +329,10 @@ class BasicSimulator(qt.BackendBase):  # type: ignore[misc]
             for c in circuits
         ]
         remote = not runs_in_process(self.executor)
-        _check_job_memory(
-            circuits, methods, shots, settings.precision, limit_mb, memory, initial, remote
-        )
+        if not self._mpi:
+            _check_job_memory(
+                circuits, methods, shots, settings.precision, limit_mb, memory, initial, remote
+            )
 
         experiments = tuple(
             Experiment(c, (seed + i) % SEED_LIMIT, m)
@@ -322,7 +350,9 @@ class BasicSimulator(qt.BackendBase):  # type: ignore[misc]
             initial=initial,
             settings=settings,
         )
-        job = BasicProviderJob(self, job_id, JobWork(spec, control), control=control)
+        job = BasicProviderJob(
+            self, job_id, JobWork(spec, control), control=control, collective=self._mpi
+        )
         job.submit()
         return job
 

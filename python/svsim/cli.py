@@ -365,6 +365,14 @@ def _summary(
         )
         held = engine.state_bytes(circuit.num_qubits, precision)
         memory = f"  memory    {_format_bytes(held)} statevector"
+        mpi = meta.get("mpi")
+        if mpi:
+            memory += f" over {mpi['ranks']} MPI ranks ({_format_bytes(held // mpi['ranks'])} each)"
+            how += (
+                f"\n  mpi       {mpi['swaps']} global/local swaps for {mpi['global_gates']} gates "
+                f"on global qubits, {_format_bytes(mpi['bytes_sent'])} sent by rank 0, "
+                f"{100 * mpi['mpi_fraction']:.0f}% of its time in MPI"
+            )
     lines = [
         f"{circuit.name}: {_plural(circuit.num_qubits, 'qubit')}, {_plural(gates, 'gate')}, "
         f"{_plural(measures, 'measurement')}, {_plural(exp.shots, 'shot')}",
@@ -395,8 +403,21 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if args.statevector is not None:
         _check_output_path(args.statevector, "--statevector")
     seed = args.seed if args.seed is not None else secrets.randbits(32)
+    rank = 0
+    if args.mpi:
+        if args.statevector is not None:
+            raise UsageError("svsim run: --statevector is not gathered over --mpi; drop one")
+        try:
+            from svsim.mpi import world
+
+            rank = world("calls").Get_rank()
+            seed = world("calls").bcast(seed, root=0)  # rank 0's seed on every rank
+        except SvsimError as exc:
+            raise UsageError(f"svsim run: {_one_line(exc)}") from None
     try:
-        backend = BasicSimulator(precision=args.precision, max_parallel_threads=args.threads)
+        backend = BasicSimulator(
+            precision=args.precision, max_parallel_threads=args.threads, mpi=args.mpi
+        )
     except SvsimError as exc:
         raise UsageError(f"svsim run: {_one_line(exc)}") from None
     circuit = _build_circuit(args, backend, seed)
@@ -407,6 +428,12 @@ def _cmd_run(args: argparse.Namespace) -> int:
     except SvsimError as exc:  # too large for memory, or a circuit the kernel refuses
         raise UsageError(f"svsim run: {_one_line(exc)}") from None
     label = f"{circuit.name} ({_plural(circuit.num_qubits, 'qubit')}, {args.precision})"
+    if rank != 0:  # every rank runs the job; rank 0 alone reports it
+        try:
+            job.result()
+        except JobError:
+            return EXIT_FAILED
+        return EXIT_OK
     try:
         _follow(job, label)
     except KeyboardInterrupt:
@@ -701,6 +728,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument(
         "--statevector", metavar="FILE", help="write the final statevector as a .npy file"
+    )
+    run.add_argument(
+        "--mpi",
+        action="store_true",
+        help="one state over the ranks of an MPI job: mpiexec -n 4 svsim run ... --mpi "
+        "(the mpi extra); rank 0 prints",
     )
     run.set_defaults(handler=_cmd_run)
 

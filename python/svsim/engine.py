@@ -196,6 +196,7 @@ class ExperimentOutput:
     fusion: bool = True
     ops_encoded: int = 0  # operations handed to the kernel, before fusion
     ops_run: int = 0  # operations the kernel ran, after fusion
+    mpi: dict[str, Any] | None = None  # an MPI run's ranks and exchanges (svsim.mpi.run)
 
 
 def run_experiment(

@@ -116,11 +116,16 @@ class JobControl:
         if self._cancelled:
             raise _core.Cancelled("the job was cancelled")
 
-    def start(self, index: int) -> _core.RunControl:
-        """A fresh ``RunControl`` for experiment ``index`` (``Cancelled`` if the job was)."""
+    def start(self, index: int, collective: bool = False) -> _core.RunControl:
+        """A fresh ``RunControl`` for experiment ``index`` (``Cancelled`` if the job was;
+        with ``collective``, a run over MPI that every rank must enter, one already
+        cancelled instead, which stops the run on every rank at its first step)."""
         control = _core.RunControl()
         with self._lock:
-            self.check()
+            if collective and self._cancelled:
+                control.cancel()
+            else:
+                self.check()
             self._current = control
             self._current_weight = self._weights[index]
         return control
@@ -366,9 +371,12 @@ class BasicProviderJob(*qt.job_bases):  # type: ignore[misc]
         *,
         control: JobControl | None = None,
         executor: Executor | None = None,
+        collective: bool = False,
         **metadata: Any,
     ) -> None:
         self._backend = backend
+        # Runs over MPI: every rank's job must run its work, a cancelled one too.
+        self._collective = collective and control is not None
         self._job_id = job_id
         self._control = control
         self._executor = executor
@@ -591,6 +599,12 @@ class BasicProviderJob(*qt.job_bases):  # type: ignore[misc]
         with self._cond:
             if self._status in JOB_FINAL_STATES:
                 return False
+            if self._collective and self._status is JobStatus.QUEUED:
+                # The work still runs when its turn comes, and stops every rank
+                # at its first step: the other ranks' jobs end CANCELLED too.
+                self._cancel_requested = True
+                self._control.cancel()  # type: ignore[union-attr]
+                return True
             if self._status in (JobStatus.INITIALIZING, JobStatus.QUEUED) or self._remote:
                 future = self._end_cancelled_locked()
             else:  # RUNNING here

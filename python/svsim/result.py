@@ -561,6 +561,12 @@ class Result(*qt.result_bases):  # type: ignore[misc]
                     f"experiment {exp.name!r} ran with the stabilizer method, which keeps no "
                     "statevector; run it with method='statevector' if it fits"
                 )
+            if exp.metadata.get("mpi"):
+                raise SvsimError(
+                    f"experiment {exp.name!r} ran over {exp.metadata['mpi']['ranks']} MPI ranks, "
+                    f"which gather a statevector on rank 0 alone, where the circuit saves one: "
+                    f"add save_statevector(label={label!r}) and read it on rank 0"
+                )
             raise SvsimError(
                 f"no statevector {label!r} for experiment {exp.name!r}; add "
                 f"save_statevector(label={label!r}) to the circuit"

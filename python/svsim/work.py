@@ -52,6 +52,7 @@ class Settings:
     threads: int
     fusion: bool
     max_memory_mb: float | None
+    mpi: bool = False  # one state over the ranks of the MPI job (svsim.mpi)
 
 
 @dataclass(frozen=True)
@@ -98,12 +99,27 @@ def run_job(spec: JobSpec, control: JobControl | None = None) -> Result:
     outputs = []
     kept = 0  # bytes that the earlier experiments' outputs hold
     for index, experiment in enumerate(spec.experiments):
-        run_control = control.start(index) if control is not None else None
+        # Over MPI every rank must enter the run, a cancelled one too: it stops all there.
+        run_control = control.start(index, collective=s.mpi) if control is not None else None
         limit = None if s.max_memory_mb is None else s.max_memory_mb - kept / (1 << 20)
         circuit = experiment.circuit
         if experiment.method == "stabilizer":
             output = stabilizer.run_stabilizer(
                 circuit, shots=spec.shots, seed=experiment.seed, control=run_control
+            )
+        elif s.mpi:
+            from svsim.mpi.experiment import run_experiment as run_over_mpi
+
+            output = run_over_mpi(
+                circuit,
+                shots=spec.shots,
+                seed=experiment.seed,
+                precision=s.precision,
+                threads=s.threads,
+                max_memory_mb=limit,
+                control=run_control,
+                initial_statevector=spec.initial,
+                fusion=s.fusion,
             )
         else:
             output = engine.run_experiment(
@@ -130,6 +146,7 @@ def run_job(spec: JobSpec, control: JobControl | None = None) -> Result:
             "parallel_shots": 1,
             "parallel_state_update": int(out.threads),
             "max_memory_mb": s.max_memory_mb,
+            **({"mpi": out.mpi} if out.mpi is not None else {}),
         }
         for out in outputs
     ]

@@ -109,6 +109,19 @@ class Runner {
     }
   }
 
+  // Runs the program, which holds gates only, on `state` in place: one MPI
+  // rank's step on its chunk (cpp/include/svsim/chunk.h), with the same cache
+  // blocking as a whole run.
+  void apply_gates_to(std::shared_ptr<StateVector<T>> state) {
+    state_ = std::move(state);
+    active_qubits_ = program_.num_qubits;
+    for (std::size_t i = 0; i < program_.ops.size();) {
+      check_cancel();
+      i = run_gates(i, program_.ops.size());
+    }
+    check_cancel();
+  }
+
   RunOutput<T> run(const std::complex<double>* initial_state) {
     initial_state_ = initial_state;
     state_ = std::make_shared<StateVector<T>>(program_.num_qubits, par_);
