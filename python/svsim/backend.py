@@ -275,8 +275,14 @@ class BasicSimulator(qt.BackendBase):  # type: ignore[misc]
             threads=options["max_parallel_threads"],
             fusion=options["fusion"],
             max_memory_mb=options["max_memory_mb"],
+            max_job_size=options["max_job_size"],
         )
         circuits = self._circuits(run_input)
+        if type(self.executor).__module__.split(".")[0] == "distributed":
+            from svsim import cluster  # late: only with Dask
+
+            if cluster.is_dask_client(self.executor):
+                cluster.check_client(self.executor)  # before anything is sent
         shots, memory, initial = options["shots"], options["memory"], None
         seed = options["seed_simulator"]
         if seed is None:

@@ -433,14 +433,16 @@ class BasicProviderJob(*qt.job_bases):  # type: ignore[misc]
 
     def progress(self) -> float:
         """The fraction of the job's operations done, 0.0 to 1.0 (not in Qiskit)."""
-        with self._cond:
-            status = self._status
+        status = self.status()  # a remote job's status is read from its future
         if status is JobStatus.DONE:
             return 1.0
         if status in (JobStatus.INITIALIZING, JobStatus.QUEUED) or self._control is None:
             return 0.0
-        if self._remote:  # the work's progress is in another process
-            return 0.0
+        if self._remote:  # the work's progress is elsewhere: its future may know it
+            with self._cond:
+                future = self._future
+            progress = getattr(future, "progress", None)
+            return float(progress()) if callable(progress) else 0.0
         return self._control.progress()
 
     def __repr__(self) -> str:
@@ -477,10 +479,15 @@ class BasicProviderJob(*qt.job_bases):  # type: ignore[misc]
             if runs_in_process(executor) or as_task is None:
                 future = executor.submit(self._execute)
             else:
-                fn, args = as_task()
                 with self._cond:
                     self._remote = True
-                future = _submit_task(executor, fn, args)
+                # The seam for split execution: a work may submit itself as several
+                # tasks and hand back one future-like object (svsim.cluster).
+                submit_remote = getattr(work, "submit_remote", None)
+                future = submit_remote(executor) if submit_remote is not None else None
+                if future is None:
+                    fn, args = as_task()
+                    future = _submit_task(executor, fn, args)
         except BaseException as exc:
             self._finish(JobStatus.ERROR, error=exc)
             raise JobError(f"the executor refused job {self._job_id!r}: {exc}") from exc
