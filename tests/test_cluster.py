@@ -181,8 +181,10 @@ def test_status_progress_and_a_cancel_that_stops_the_workers_kernels(client):
     assert job.status() is JobStatus.CANCELLED
     # each worker's kernel stops at its next operation, not at the end of its circuit
     assert wait_until(lambda: sum(worker_tasks_running(client).values()) == 0, timeout=10)
+    # A circuit takes about 5 s on one thread here and had just begun: without the
+    # cancel reaching the kernels they would run on for seconds.
     stopped_after = time.monotonic() - cancelled_at
-    assert stopped_after < 5.0
+    assert stopped_after < 2.0
     with pytest.raises(svsim.JobError, match="cancelled"):
         job.result(0)
     # the queued tasks never started, and the cluster takes the next job
@@ -240,6 +242,7 @@ def test_a_killed_worker_ends_the_job_correctly_or_in_error(client):
     busy = [addr for addr, n in worker_tasks_running(client).items() if n > 0]
     os.kill(pids[busy[0]], signal.SIGKILL)
     job.wait_for_final_state(timeout=WAIT, wait=0.2)
+    print("after the kill the job is", job.status().name)
     if job.status() is JobStatus.DONE:  # Dask ran the task again elsewhere
         local = BasicSimulator(max_parallel_threads=1).run(circuits, shots=4, seed_simulator=9)
         same_results(job.result(0), local.result(WAIT))
