@@ -33,6 +33,7 @@ operations done so far; the caller's subscription handler adds those up.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import threading
 import time
@@ -96,16 +97,21 @@ def _version() -> str:
 # ---------------------------------------------------------------- wire form
 
 
+# An instruction travels as the tuple of its fields in this order.  Read from and
+# written to the instances' __dict__ directly: twice as fast as attribute access
+# and the frozen dataclass's __init__ (1,000 circuits of 100 gates: about 1 s less).
+_FIELDS = ("name", "qubits", "clbits", "params", "condition", "matrix", "label")
+if tuple(f.name for f in dataclasses.fields(Instruction)) != _FIELDS:  # pragma: no cover
+    raise ImportError("svsim.circuit.Instruction changed; update svsim.cluster's WIRE_FORMAT")
+
+
 def circuit_to_wire(circuit: Circuit) -> tuple[Any, ...]:
     """``circuit`` as plain data: ``(WIRE_FORMAT, num_qubits, name, global_phase,
     registers, save_labels, instructions)``, each instruction a tuple of builtins
     (a ``unitary`` keeps its complex128 matrix as a numpy array)."""
     registers = tuple((name, r.start, r.stop) for name, r in circuit._registers.items())
     saves = tuple(circuit._save_labels.items())
-    data = tuple(
-        (i.name, i.qubits, i.clbits, i.params, i.condition, i.matrix, i.label)
-        for i in circuit._data
-    )
+    data = tuple(tuple(vars(i).values()) for i in circuit._data)
     return (
         WIRE_FORMAT,
         circuit.num_qubits,
@@ -132,10 +138,13 @@ def circuit_from_wire(wire: tuple[Any, ...]) -> Circuit:
     circuit._num_clbits = max((stop for _, _, stop in registers), default=0)
     circuit._save_labels = dict(saves)
     circuit._global_phase = float(phase)
-    circuit._data = [
-        Instruction(n, tuple(q), tuple(c), tuple(p), cond, m, label)
-        for n, q, c, p, cond, m, label in data
-    ]
+    new = object.__new__
+    instructions = []
+    for row in data:
+        instruction = new(Instruction)
+        instruction.__dict__.update(zip(_FIELDS, row, strict=True))
+        instructions.append(instruction)
+    circuit._data = instructions
     return circuit
 
 
@@ -417,25 +426,30 @@ class SplitFuture:
         index = {f.key: t for t, f in enumerate(self._futures)}
         outputs: list[list[dict[str, Any]] | None] = [None] * len(self._futures)
         try:
-            for future in distributed.as_completed(self._futures):
+            # with_results: the client fetches each task's output as it completes,
+            # concurrently, instead of one round trip after another from here.
+            completed = distributed.as_completed(
+                self._futures, with_results=True, raise_errors=False
+            )
+            for future, value in completed:
                 task = index[future.key]
                 if self._finished.is_set():
                     return  # cancelled
                 if future.status == "cancelled":
                     self._fail(JobError(f"{self._describe(task)} was cancelled by Dask"))
                     return
-                try:
-                    outputs[task] = future.result()
-                except _core.Cancelled:
+                if isinstance(value, _core.Cancelled):
                     self._set("cancelled")
                     return
-                except BaseException as exc:  # noqa: BLE001 - the job must end
+                if future.status == "error" or isinstance(value, BaseException):
                     error = JobError(
-                        f"{self._describe(task)} failed on the cluster: {type(exc).__name__}: {exc}"
+                        f"{self._describe(task)} failed on the cluster: "
+                        f"{type(value).__name__}: {value}"
                     )
-                    error.__cause__ = exc
+                    error.__cause__ = value if isinstance(value, BaseException) else None
                     self._fail(error)
                     return
+                outputs[task] = value
                 future.release()  # its output is here now; free the worker's copy
                 with self._lock:
                     self._task_done[task] = sum(self._weights[i] for i in self._groups[task])
