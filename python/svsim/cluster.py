@@ -438,6 +438,10 @@ class SplitFuture:
                 if future.status == "cancelled":
                     self._fail(JobError(f"{self._describe(task)} was cancelled by Dask"))
                     return
+                if future.status == "error":
+                    # as_completed hands over a wrapped copy; the future has the
+                    # worker's own exception (one round trip, on failure only)
+                    value = future.exception()
                 if isinstance(value, _core.Cancelled):
                     self._set("cancelled")
                     return
