@@ -125,8 +125,11 @@ def test_wire_form_round_trips_every_kind_of_instruction():
 def test_default_task_size_uses_every_worker_and_pays_for_itself():
     # tiny circuits: one task per worker thread
     assert svsim_cluster.default_max_job_size([100.0] * 500, slots=2) == 250
-    # heavy circuits: two tasks per thread, for balance
-    assert svsim_cluster.default_max_job_size([2.0**30] * 40, slots=2) == 10
+    # heavy circuits: up to 8 tasks per thread, for balance and results on the way back
+    assert svsim_cluster.default_max_job_size([2.0**30] * 40, slots=2) == 3
+    assert svsim_cluster.default_max_job_size([2.0**34] * 40, slots=8) == 1
+    # middling: as many tasks as the work pays for
+    assert svsim_cluster.default_max_job_size([2.0**26] * 40, slots=2) == 4
     # fewer circuits than threads: one each
     assert svsim_cluster.default_max_job_size([2.0**30] * 3, slots=8) == 1
 

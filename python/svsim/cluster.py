@@ -67,8 +67,12 @@ WIRE_FORMAT = 1
 refuses a payload of another format (or from another svsim version)."""
 
 POLL_S = 0.1  # how often a worker's watcher reads the cancel Event and reports
-MIN_TASK_WORK = 1 << 24  # amplitude-operations a task should hold (~10 ms) at least
-TASKS_PER_THREAD = 2  # tasks per worker thread: balance without much overhead
+# A task should hold at least this many amplitude-operations (~0.15 s of kernel on
+# one core), so that its fixed cost (~10 ms) stays a few percent.
+MIN_TASK_WORK = 1 << 28
+# At most this many tasks per worker thread: small tasks balance the load and let
+# results (a 22-qubit statevector is 64 MiB) travel back while the next task runs.
+TASKS_PER_THREAD = 8
 
 
 def is_dask_client(executor: Any) -> bool:
@@ -307,14 +311,14 @@ def run_task(payload: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def default_max_job_size(weights: Sequence[float], slots: int) -> int:
-    """Circuits per task: about ``TASKS_PER_THREAD`` tasks per worker thread, but
-    no task lighter than ``MIN_TASK_WORK`` amplitude-operations, where the
-    per-task cost (some ms) would show."""
+    """Circuits per task: at least one task per worker thread, more (up to
+    ``TASKS_PER_THREAD`` per thread) while each still holds ``MIN_TASK_WORK``
+    amplitude-operations, where the per-task cost (some ms) would show."""
     n = len(weights)
     by_work = max(1, int(sum(weights) // MIN_TASK_WORK))
     slots = max(slots, 1)
-    # At least one task per worker thread (a cluster is there to be used), at most
-    # TASKS_PER_THREAD per thread; in between, as many as the work pays for.
+    # At least one task per worker thread (a cluster is there to be used); beyond
+    # that as many as the work pays for, up to TASKS_PER_THREAD per thread.
     tasks = max(1, min(n, TASKS_PER_THREAD * slots, max(slots, by_work)))
     return math.ceil(n / tasks)
 

@@ -21,8 +21,12 @@ and raises ``svsim._core.Cancelled``.
 
 Where the work runs.  A thread pool (:class:`DaemonThreadExecutor`, the
 default, or any ``concurrent.futures.ThreadPoolExecutor``) runs the job's own
-``_execute`` in this process, with the cancel flag and progress above.  Any
-other executor (a ``ProcessPoolExecutor``, a Dask ``distributed.Client``)
+``_execute`` in this process, with the cancel flag and progress above.  A
+work with a ``submit_remote(executor)`` method may submit itself there as
+several tasks and return one future-like object (with ``progress()`` and a
+``cancel()`` that reaches the remote kernels): :class:`~svsim.work.JobWork`
+does so on a Dask ``distributed.Client`` (:mod:`svsim.cluster`).  Any
+other executor (a ``ProcessPoolExecutor``)
 runs the work elsewhere, so it gets the work's picklable form instead: when
 the work has an ``as_task()`` method, ``function(*args)`` of the
 ``(function, args)`` it returns, a module-level function over plain data

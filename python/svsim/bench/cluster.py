@@ -30,21 +30,21 @@ from svsim.families import random_layers
 __all__ = ["main", "measure"]
 
 
-def measure(run: Callable[[], Any], repeats: int) -> float:
+def measure(run: Callable[[], Any], repeats: int) -> tuple[float, Any]:
     """The median wall time of ``run()`` over ``repeats`` runs, after one warm-up;
     a run of more than 5 s is its own warm-up (its one-off costs do not show) and
     the only sample, to keep the bench within minutes on 2 cores."""
     start = time.perf_counter()
-    run()
+    value = run()
     first = time.perf_counter() - start
     if first > 5.0:
-        return first
+        return first, value
     times = []
     for _ in range(repeats):
         start = time.perf_counter()
-        run()
+        value = run()
         times.append(time.perf_counter() - start)
-    return statistics.median(times)
+    return statistics.median(times), value
 
 
 def _job(backend: svsim.BasicSimulator, circuits: Sequence[svsim.Circuit], shots: int, **kw: Any):
@@ -70,8 +70,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     ]
     print(f"CPU: {cpu_name()}; svsim {svsim.__version__}; distributed {distributed.__version__}")
     print()
-    print("| job | local (s) | 2-worker LocalCluster (s) | cluster / local | tasks |")
-    print("|---|---:|---:|---:|---:|")
+    print(
+        "| job | local (s) | 2-worker LocalCluster (s) | cluster / local | tasks "
+        "| kernel on the workers / 2 (s) | Dask's share of the cluster's time |"
+    )
+    print("|---|---:|---:|---:|---:|---:|---:|")
     with (
         distributed.LocalCluster(
             n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
@@ -81,17 +84,21 @@ def main(argv: Sequence[str] | None = None) -> None:
         local = svsim.BasicSimulator()
         remote = svsim.BasicSimulator(executor=client, max_parallel_threads=1)
         for label, circuits, shots in cases:
-            t_local = measure(_job(local, circuits, shots), args.repeats)
+            t_local, _ = measure(_job(local, circuits, shots), args.repeats)
             with distributed.get_task_stream(client) as stream:
-                t_remote = measure(_job(remote, circuits, shots), args.repeats)
+                t_remote, result = measure(_job(remote, circuits, shots), args.repeats)
+            # The kernels' own time on the workers, spread over the 2 of them: what
+            # the cluster's wall time would be with no cost of its own.
+            kernel = sum(r.time_taken for r in result.results) / 2
             tasks = sum(1 for t in stream.data if str(t["key"]).startswith("svsim-"))
             tasks //= max(1, len({str(t["key"]).split("-task")[0] for t in stream.data}))
             print(
-                f"| {label} | {t_local:.3f} | {t_remote:.3f} | {t_remote / t_local:.2f} | {tasks} |"
+                f"| {label} | {t_local:.3f} | {t_remote:.3f} | {t_remote / t_local:.2f} | {tasks} "
+                f"| {kernel:.3f} | {max(t_remote - kernel, 0.0) / t_remote:.0%} |"
             )
         tiny = [svsim.Circuit(1, 1).x(0).measure(0, 0) for _ in range(100)]
-        one = measure(_job(remote, tiny, 1, max_job_size=100), args.repeats)
-        split = measure(_job(remote, tiny, 1, max_job_size=1), args.repeats)
+        one, _ = measure(_job(remote, tiny, 1, max_job_size=100), args.repeats)
+        split, _ = measure(_job(remote, tiny, 1, max_job_size=1), args.repeats)
         print()
         print(
             f"Per-task overhead: {1000 * (split - one) / (len(tiny) - 1):.1f} ms "
