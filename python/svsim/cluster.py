@@ -17,7 +17,9 @@ What travels (no pickled object of svsim's or the caller's classes):
   the settings, and the names of the job's Dask ``Event`` (cancel) and
   event topic (start and progress);
 * worker -> caller: per circuit a dict of numpy arrays and numbers (packed
-  classical memory, final statevector, saved values) plus run statistics.
+  classical memory, final statevector, saved values) plus run statistics,
+  one pickled frame per task that the caller unpickles with builtins and
+  numpy arrays only allowed.
 
 Cancel.  ``cancel()`` sets the job's Dask ``Event`` and cancels the tasks'
 futures: a queued task never starts; a running one has a watcher thread that
@@ -307,12 +309,14 @@ def run_task(payload: dict[str, Any]) -> bytes:
     precision, threads, fusion, max_memory_mb = payload["settings"]
     shots, initial = payload["shots"], payload["initial"]
     outputs = []
+    kept = 0  # bytes the task's earlier outputs hold, as run_job counts them
     with _running_lock:
         _running += 1
     watcher.start()
     try:
         for wire, seed, method, weight in payload["experiments"]:
             circuit = circuit_from_wire(wire)
+            limit = None if max_memory_mb is None else max_memory_mb - kept / (1 << 20)
             control = watcher.start_circuit(weight)
             if method == "stabilizer":
                 out = stabilizer.run_stabilizer(circuit, shots=shots, seed=seed, control=control)
@@ -323,11 +327,13 @@ def run_task(payload: dict[str, Any]) -> bytes:
                     seed=seed,
                     precision=precision,
                     threads=threads,
-                    max_memory_mb=max_memory_mb,
+                    max_memory_mb=limit,
                     control=control,
                     initial_statevector=initial,
                     fusion=fusion,
                 )
+                kept += engine.state_data_bytes(circuit, precision)
+            kept += int(out.memory.nbytes)
             watcher.finish_circuit()
             outputs.append(_output_to_wire(out))
     finally:
