@@ -201,6 +201,11 @@ def test_status_progress_and_a_cancel_that_stops_the_workers_kernels(client):
     assert wait_until(lambda: job.status() is JobStatus.RUNNING), job.status()
     assert wait_until(lambda: job.progress() > 0.0), "no progress reported from the workers"
     assert job.progress() < 0.5
+    # waiting with a timeout returns on time while the tasks run
+    with pytest.raises(svsim.JobTimeoutError):
+        job.result(timeout=0.2)
+    with pytest.raises(svsim.JobTimeoutError):
+        job.wait_for_final_state(timeout=0.2, wait=0.05)
     assert wait_until(lambda: sum(worker_tasks_running(client).values()) == 2)
     cancelled_at = time.monotonic()
     assert job.cancel() is True
