@@ -73,15 +73,19 @@ class BasicSimulator(qt.BackendBase):  # type: ignore[misc]
         executor: where jobs run: any ``concurrent.futures.Executor`` or a Dask
             ``distributed.Client``.  By default the backend's own single worker
             thread (a daemon thread), so jobs queue and run one at a time.  Thread
-            pools run jobs in this process (cancel mid-run, progress); other
-            executors get a picklable task (see :mod:`svsim.job`).
+            pools run jobs in this process (cancel mid-run, progress); a Dask
+            client gets the job split into tasks of at most ``max_job_size``
+            circuits (see :mod:`svsim.cluster`); other executors get a
+            picklable task (see :mod:`svsim.job`).
         max_memory_mb: the most memory a job's statevectors may take; by default
             80% of the memory available when the job is checked and again when it runs.
         provider: the provider that gave out this backend (Qiskit's argument).
         target: a Qiskit ``Target`` to report instead of svsim's own.
         fields: defaults for the other run options (Qiskit's: ``shots``,
             ``memory``, ``seed_simulator``, ``initial_statevector``,
-            ``use_clifford_optimization``; svsim's: ``method``).
+            ``use_clifford_optimization``; svsim's: ``method``, and
+            ``max_job_size``: the most circuits in one Dask task, None to let
+            :func:`svsim.cluster.default_max_job_size` choose).
 
     Every option (the first four arguments above too) is in :attr:`options`,
     can be changed with :meth:`set_options` and overridden for one run by
@@ -265,7 +269,8 @@ class BasicSimulator(qt.BackendBase):  # type: ignore[misc]
         or a list of them.  ``run_options`` override the backend's
         :attr:`options` for this run (``shots``, ``memory``, ``seed_simulator``,
         ``initial_statevector``, ``use_clifford_optimization``, ``method``,
-        ``precision``, ``max_parallel_threads``, ``fusion``, ``max_memory_mb``);
+        ``precision``, ``max_parallel_threads``, ``fusion``, ``max_memory_mb``,
+        ``max_job_size``);
         other names are warned about and ignored, as Qiskit's ``BasicSimulator``
         does.  Experiment ``i`` uses the seed ``seed_simulator + i`` (mod
         2**63), recorded in its result; with no seed one is drawn.
@@ -289,8 +294,14 @@ class BasicSimulator(qt.BackendBase):  # type: ignore[misc]
             fusion=options["fusion"],
             max_memory_mb=options["max_memory_mb"],
             mpi=self._mpi,
+            max_job_size=options["max_job_size"],
         )
         circuits = self._circuits(run_input)
+        if type(self.executor).__module__.split(".")[0] == "distributed":
+            from svsim import cluster  # late: only with Dask
+
+            if cluster.is_dask_client(self.executor):
+                cluster.check_client(self.executor)  # before anything is sent
         shots, memory, initial = options["shots"], options["memory"], None
         seed = options["seed_simulator"]
         if seed is None:

@@ -21,8 +21,12 @@ and raises ``svsim._core.Cancelled``.
 
 Where the work runs.  A thread pool (:class:`DaemonThreadExecutor`, the
 default, or any ``concurrent.futures.ThreadPoolExecutor``) runs the job's own
-``_execute`` in this process, with the cancel flag and progress above.  Any
-other executor (a ``ProcessPoolExecutor``, a Dask ``distributed.Client``)
+``_execute`` in this process, with the cancel flag and progress above.  A
+work with a ``submit_remote(executor)`` method may submit itself there as
+several tasks and return one future-like object (with ``progress()`` and a
+``cancel()`` that reaches the remote kernels): :class:`~svsim.work.JobWork`
+does so on a Dask ``distributed.Client`` (:mod:`svsim.cluster`).  Any
+other executor (a ``ProcessPoolExecutor``)
 runs the work elsewhere, so it gets the work's picklable form instead: when
 the work has an ``as_task()`` method, ``function(*args)`` of the
 ``(function, args)`` it returns, a module-level function over plain data
@@ -441,14 +445,16 @@ class BasicProviderJob(*qt.job_bases):  # type: ignore[misc]
 
     def progress(self) -> float:
         """The fraction of the job's operations done, 0.0 to 1.0 (not in Qiskit)."""
-        with self._cond:
-            status = self._status
+        status = self.status()  # a remote job's status is read from its future
         if status is JobStatus.DONE:
             return 1.0
         if status in (JobStatus.INITIALIZING, JobStatus.QUEUED) or self._control is None:
             return 0.0
-        if self._remote:  # the work's progress is in another process
-            return 0.0
+        if self._remote:  # the work's progress is elsewhere: its future may know it
+            with self._cond:
+                future = self._future
+            progress = getattr(future, "progress", None)
+            return float(progress()) if callable(progress) else 0.0
         return self._control.progress()
 
     def __repr__(self) -> str:
@@ -485,10 +491,15 @@ class BasicProviderJob(*qt.job_bases):  # type: ignore[misc]
             if runs_in_process(executor) or as_task is None:
                 future = executor.submit(self._execute)
             else:
-                fn, args = as_task()
                 with self._cond:
                     self._remote = True
-                future = _submit_task(executor, fn, args)
+                # The seam for split execution: a work may submit itself as several
+                # tasks and hand back one future-like object (svsim.cluster).
+                submit_remote = getattr(work, "submit_remote", None)
+                future = submit_remote(executor) if submit_remote is not None else None
+                if future is None:
+                    fn, args = as_task()
+                    future = _submit_task(executor, fn, args)
         except BaseException as exc:
             self._finish(JobStatus.ERROR, error=exc)
             raise JobError(f"the executor refused job {self._job_id!r}: {exc}") from exc

@@ -4,7 +4,7 @@ The options are Qiskit ``BasicSimulator``'s run options (``shots``,
 ``memory``, ``initial_statevector``, ``seed_simulator``,
 ``use_clifford_optimization``, with Qiskit's defaults) and svsim's own
 settings (``method``, ``precision``, ``max_parallel_threads``, ``fusion``,
-``max_memory_mb``).  The constructor, ``set_options`` and ``run()`` all check
+``max_memory_mb``, ``max_job_size``).  The constructor, ``set_options`` and ``run()`` all check
 a value with :func:`check_option`, so a bad value is refused the same way
 wherever it is given, before any job exists.
 """
@@ -39,6 +39,7 @@ DEFAULTS: dict[str, Any] = {
     "max_parallel_threads": 0,
     "fusion": True,
     "max_memory_mb": None,
+    "max_job_size": None,
 }
 """Every option and its default; ``memory=True`` and the first five are Qiskit's."""
 
@@ -141,6 +142,17 @@ def _max_memory(value: object) -> float | None:
     return float(value)
 
 
+def _max_job_size(value: object) -> int | None:
+    if value is None:
+        return None
+    if not is_int(value) or int(value) < 1:  # type: ignore[call-overload]
+        raise SimulatorError(
+            f"max_job_size must be an int >= 1 (circuits per Dask task) or None (chosen from "
+            f"the workers and the circuits), got {value!r}"
+        )
+    return int(value)  # type: ignore[call-overload]
+
+
 _CHECKS: dict[str, Callable[[Any], Any]] = {
     "shots": _shots,
     "memory": _flag("memory", CircuitError),
@@ -152,6 +164,7 @@ _CHECKS: dict[str, Callable[[Any], Any]] = {
     "max_parallel_threads": _threads,
     "fusion": _flag("fusion", SimulatorError),
     "max_memory_mb": _max_memory,
+    "max_job_size": _max_job_size,
 }
 
 

@@ -39,6 +39,7 @@ __all__ = [
     "JobWork",
     "Outcomes",
     "Settings",
+    "experiment_metadata",
     "result_from_outputs",
     "run_job",
 ]
@@ -53,6 +54,7 @@ class Settings:
     fusion: bool
     max_memory_mb: float | None
     mpi: bool = False  # one state over the ranks of the MPI job (svsim.mpi)
+    max_job_size: int | None = None  # circuits per task on a Dask cluster (None: chosen)
 
 
 @dataclass(frozen=True)
@@ -140,16 +142,7 @@ def run_job(spec: JobSpec, control: JobControl | None = None) -> Result:
         kept += int(output.memory.nbytes)
     if control is not None:
         control.check()
-    metadata = [
-        {
-            "fusion": _fusion_metadata(out),
-            "parallel_shots": 1,
-            "parallel_state_update": int(out.threads),
-            "max_memory_mb": s.max_memory_mb,
-            **({"mpi": out.mpi} if out.mpi is not None else {}),
-        }
-        for out in outputs
-    ]
+    metadata = [experiment_metadata(out, s) for out in outputs]
     result = result_from_outputs(
         outputs,
         [e.circuit for e in spec.experiments],
@@ -181,8 +174,29 @@ class JobWork:
         return run_job(self.spec, self.control)
 
     def as_task(self) -> tuple[Any, tuple[Any, ...]]:
-        """``(run_job, (spec,))``: what a process pool or Dask runs."""
+        """``(run_job, (spec,))``: what a process pool runs."""
         return run_job, (self.spec,)
+
+    def submit_remote(self, executor: Any) -> Any:
+        """On a Dask client: the job split into tasks (:mod:`svsim.cluster`), as a
+        future-like object with ``progress()``; None for any other executor, which
+        gets :meth:`as_task` instead."""
+        from svsim import cluster  # late: it is only needed with Dask
+
+        if not cluster.is_dask_client(executor):
+            return None
+        return cluster.submit_split(self.spec, executor, self.spec.settings.max_job_size)
+
+
+def experiment_metadata(output: engine.ExperimentOutput, settings: Settings) -> dict[str, Any]:
+    """What the backend adds to an experiment's metadata (here and for a split job)."""
+    return {
+        "fusion": _fusion_metadata(output),
+        "parallel_shots": 1,
+        "parallel_state_update": int(output.threads),
+        "max_memory_mb": settings.max_memory_mb,
+        **({"mpi": output.mpi} if output.mpi is not None else {}),
+    }
 
 
 def _fusion_metadata(output: engine.ExperimentOutput) -> dict[str, Any]:
