@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 import multiprocessing
 import pickle
+import threading
 import time
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
 
@@ -110,15 +111,22 @@ def test_circuits_pickle_whole():
 
 
 def test_job_task_is_a_module_function_over_plain_data():
-    backend = BasicSimulator()
+    # The executor's one worker is held, so the job stays queued and keeps its
+    # work (a finished job drops it) until the task has been read.
+    gate = threading.Event()
+    pool = ThreadPoolExecutor(max_workers=1)
+    pool.submit(gate.wait)
+    backend = BasicSimulator(executor=pool)
     job = backend.run([rich_circuit(), ghz()], shots=50, memory=True, seed_simulator=4)
     fn, args = job._work.as_task()
+    gate.set()
     assert fn is run_job and isinstance(args[0], JobSpec)
     fn2, args2 = pickle.loads(pickle.dumps((fn, args)))
     assert fn2 is run_job
     same_results(fn2(*args2), job.result(WAIT))
     with pytest.raises((pickle.PicklingError, TypeError, AttributeError)):
         pickle.dumps(job._execute)  # what used to be submitted
+    pool.shutdown()
 
 
 def test_results_pickle():
