@@ -8,6 +8,7 @@ svsim's jobs, results, statuses and errors are Qiskit's types (see
 from __future__ import annotations
 
 from svsim import _core
+from svsim._version import __version__
 from svsim.backend import BasicProvider, BasicSimulator
 from svsim.circuit import Circuit, Instruction
 from svsim.exceptions import (
@@ -21,8 +22,6 @@ from svsim.exceptions import (
 )
 from svsim.job import JOB_FINAL_STATES, BasicProviderJob, JobStatus
 from svsim.result import ExperimentResult, Result
-
-__version__ = "0.1.0"
 
 __all__ = [
     "JOB_FINAL_STATES",
