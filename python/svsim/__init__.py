@@ -7,6 +7,8 @@ svsim's jobs, results, statuses and errors are Qiskit's types (see
 
 from __future__ import annotations
 
+from typing import Any
+
 from svsim import _core
 from svsim._version import __version__
 from svsim.backend import BasicProvider, BasicSimulator
@@ -45,7 +47,7 @@ __all__ = [
 ]
 
 
-def build_info() -> dict:
+def build_info() -> dict[str, Any]:
     """What this build can do: threads, vector instructions, precisions."""
     info = dict(_core.build_info())
     info["precisions"] = ("single", "double")
