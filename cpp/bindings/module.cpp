@@ -56,7 +56,7 @@ py::array zero_copy_array(std::shared_ptr<Owner> owner, Element* data,
 
 template <typename T>
 ResultDict run_typed(const svsim::ProgramArrays& arrays, const svsim::RunOptions& options,
-                   svsim::RunControl& control, const std::complex<double>* initial_state) {
+                     svsim::RunControl& control, const std::complex<double>* initial_state) {
   svsim::RunOutput<T> out;
   {
     py::gil_scoped_release release;
@@ -94,11 +94,11 @@ template <typename Element>
 using CArray = py::array_t<Element, py::array::c_style | py::array::forcecast>;
 
 ResultDict run(const CArray<std::int64_t>& ops, const CArray<std::int32_t>& qubits,
-             const CArray<std::complex<double>>& values, unsigned num_qubits, unsigned num_clbits,
-             std::uint64_t shots, std::uint64_t seed, const std::string& precision, int threads,
-             std::uint64_t parallel_threshold, bool fusion, unsigned fusion_min_qubits,
-             unsigned max_fused_qubits, bool allow_prefix_copy, svsim::RunControl& control,
-             const std::optional<CArray<std::complex<double>>>& initial_state) {
+               const CArray<std::complex<double>>& values, unsigned num_qubits, unsigned num_clbits,
+               std::uint64_t shots, std::uint64_t seed, const std::string& precision, int threads,
+               std::uint64_t parallel_threshold, bool fusion, unsigned fusion_min_qubits,
+               unsigned max_fused_qubits, bool allow_prefix_copy, svsim::RunControl& control,
+               const std::optional<CArray<std::complex<double>>>& initial_state) {
   if (ops.ndim() != 2 || ops.shape(1) != svsim::field::count) {
     throw std::invalid_argument("ops must have shape (n, 8)");
   }

@@ -144,22 +144,21 @@ std::vector<cd> run_kernel(unsigned n, const std::vector<Gate>& gates,
   std::vector<std::int32_t> qubits;
   std::vector<cd> values;
   for (const Gate& g : gates) {
-    const std::int64_t row[svsim::field::count] = {
-        static_cast<std::int64_t>(g.kind),
-        static_cast<std::int64_t>(g.targets.size()),
-        static_cast<std::int64_t>(g.controls.size()),
-        static_cast<std::int64_t>(qubits.size()),
-        static_cast<std::int64_t>(values.size()),
-        0,
-        0,
-        0};
+    const std::int64_t row[svsim::field::count] = {static_cast<std::int64_t>(g.kind),
+                                                   static_cast<std::int64_t>(g.targets.size()),
+                                                   static_cast<std::int64_t>(g.controls.size()),
+                                                   static_cast<std::int64_t>(qubits.size()),
+                                                   static_cast<std::int64_t>(values.size()),
+                                                   0,
+                                                   0,
+                                                   0};
     ops.insert(ops.end(), row, row + svsim::field::count);
     for (unsigned q : g.targets) qubits.push_back(static_cast<std::int32_t>(q));
     for (unsigned q : g.controls) qubits.push_back(static_cast<std::int32_t>(q));
     values.insert(values.end(), g.values.begin(), g.values.end());
   }
-  const svsim::ProgramArrays arrays{ops.data(),    gates.size(),  qubits.data(), qubits.size(),
-                                    values.data(), values.size(), n,             0};
+  const svsim::ProgramArrays arrays{
+      ops.data(), gates.size(), qubits.data(), qubits.size(), values.data(), values.size(), n, 0};
   svsim::RunOptions options;
   options.shots = 0;
   options.parallelism.threads = threads;
