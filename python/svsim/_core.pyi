@@ -1,37 +1,31 @@
-"""Type stubs of the compiled kernel (cpp/bindings/module.cpp)."""
-
-from typing import Any
-
-import numpy as np
-import numpy.typing as npt
-
-from svsim.exceptions import SvsimError
-
-class Cancelled(SvsimError): ...
-
+"""
+svsim's compiled statevector kernel
+"""
+from __future__ import annotations
+import numpy
+import numpy.typing
+import svsim.exceptions
+import typing
+__all__: list[str] = ['Cancelled', 'RunControl', 'build_info', 'run']
+class Cancelled(svsim.exceptions.SvsimError):
+    pass
 class RunControl:
-    def __init__(self) -> None: ...
-    def cancel(self) -> None: ...
+    def __init__(self) -> None:
+        ...
+    def cancel(self) -> None:
+        """
+        Ask the run to stop before its next operation.
+        """
+    def progress(self) -> float:
+        """
+        Fraction of the run's operations done.
+        """
     @property
-    def cancel_requested(self) -> bool: ...
-    def progress(self) -> float: ...
-
-def run(
-    ops: npt.NDArray[np.int64],
-    qubits: npt.NDArray[np.int32],
-    values: npt.NDArray[np.complex128],
-    num_qubits: int,
-    num_clbits: int,
-    shots: int,
-    seed: int,
-    precision: str,
-    threads: int,
-    parallel_threshold: int,
-    fusion: bool,
-    fusion_min_qubits: int,
-    max_fused_qubits: int,
-    allow_prefix_copy: bool,
-    control: RunControl,
-    initial_state: npt.NDArray[np.complex128] | None = None,
-) -> dict[str, Any]: ...
-def build_info() -> dict[str, Any]: ...
+    def cancel_requested(self) -> bool:
+        ...
+def build_info() -> dict[str, typing.Any]:
+    ...
+def run(ops: typing.Annotated[numpy.typing.ArrayLike, numpy.int64], qubits: typing.Annotated[numpy.typing.ArrayLike, numpy.int32], values: typing.Annotated[numpy.typing.ArrayLike, numpy.complex128], num_qubits: typing.SupportsInt | typing.SupportsIndex, num_clbits: typing.SupportsInt | typing.SupportsIndex, shots: typing.SupportsInt | typing.SupportsIndex, seed: typing.SupportsInt | typing.SupportsIndex, precision: str, threads: typing.SupportsInt | typing.SupportsIndex, parallel_threshold: typing.SupportsInt | typing.SupportsIndex, fusion: bool, fusion_min_qubits: typing.SupportsInt | typing.SupportsIndex, max_fused_qubits: typing.SupportsInt | typing.SupportsIndex, allow_prefix_copy: bool, control: RunControl, initial_state: typing.Annotated[numpy.typing.ArrayLike, numpy.complex128] | None = None) -> dict[str, typing.Any]:
+    """
+    Run one encoded circuit; the GIL is released while the kernel works.
+    """
