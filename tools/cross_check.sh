@@ -13,7 +13,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 out=build/cross-check
 mkdir -p "$out"
-python=${PYTHON:-python3}
+# The Python with ziglang and pybind11: the active environment, or PYTHON.
+python=${PYTHON:-python}
 flags=(-std=c++17 -O3 -Wall -Wextra -Werror -fopenmp-simd -pthread -Icpp/include)
 status=0
 
