@@ -3,6 +3,7 @@
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
+#include <pybind11/typing.h>
 
 #include <complex>
 #include <cstdint>
@@ -21,6 +22,30 @@ namespace py = pybind11;
 
 namespace {
 
+bool is_any_object(PyObject*) { return true; }
+
+// A value of any Python type.  It differs from py::object only in its name in
+// signatures: "typing.Any", so that the generated stubs (python/svsim/_core.pyi)
+// give dict[str, typing.Any], whose values the Python side may use as it
+// knows them to be; "object" would make a strict type checker refuse each use.
+class AnyValue : public py::object {
+ public:
+  PYBIND11_OBJECT_DEFAULT(AnyValue, py::object, is_any_object)
+};
+
+using ResultDict = py::typing::Dict<py::str, AnyValue>;
+
+}  // namespace
+
+namespace pybind11::detail {
+template <>
+struct handle_type_name<AnyValue> {
+  static constexpr auto name = const_name("typing.Any");
+};
+}  // namespace pybind11::detail
+
+namespace {
+
 // A numpy array over memory that `owner` keeps alive; no copy is made.
 template <typename Element, typename Owner>
 py::array zero_copy_array(std::shared_ptr<Owner> owner, Element* data,
@@ -31,15 +56,15 @@ py::array zero_copy_array(std::shared_ptr<Owner> owner, Element* data,
 }
 
 template <typename T>
-py::dict run_typed(const svsim::ProgramArrays& arrays, const svsim::RunOptions& options,
-                   svsim::RunControl& control, const std::complex<double>* initial_state) {
+ResultDict run_typed(const svsim::ProgramArrays& arrays, const svsim::RunOptions& options,
+                     svsim::RunControl& control, const std::complex<double>* initial_state) {
   svsim::RunOutput<T> out;
   {
     py::gil_scoped_release release;
     const svsim::Program<T> program = svsim::decode_program<T>(arrays);
     out = svsim::run_program(program, options, control, initial_state);
   }
-  py::dict result;
+  ResultDict result;
   result["method"] = out.method;
   result["ops_run"] = out.ops_run;
   auto memory = std::make_shared<std::vector<std::uint64_t>>(std::move(out.memory));
@@ -69,12 +94,12 @@ py::dict run_typed(const svsim::ProgramArrays& arrays, const svsim::RunOptions& 
 template <typename Element>
 using CArray = py::array_t<Element, py::array::c_style | py::array::forcecast>;
 
-py::dict run(const CArray<std::int64_t>& ops, const CArray<std::int32_t>& qubits,
-             const CArray<std::complex<double>>& values, unsigned num_qubits, unsigned num_clbits,
-             std::uint64_t shots, std::uint64_t seed, const std::string& precision, int threads,
-             std::uint64_t parallel_threshold, bool fusion, unsigned fusion_min_qubits,
-             unsigned max_fused_qubits, bool allow_prefix_copy, svsim::RunControl& control,
-             const std::optional<CArray<std::complex<double>>>& initial_state) {
+ResultDict run(const CArray<std::int64_t>& ops, const CArray<std::int32_t>& qubits,
+               const CArray<std::complex<double>>& values, unsigned num_qubits, unsigned num_clbits,
+               std::uint64_t shots, std::uint64_t seed, const std::string& precision, int threads,
+               std::uint64_t parallel_threshold, bool fusion, unsigned fusion_min_qubits,
+               unsigned max_fused_qubits, bool allow_prefix_copy, svsim::RunControl& control,
+               const std::optional<CArray<std::complex<double>>>& initial_state) {
   if (ops.ndim() != 2 || ops.shape(1) != svsim::field::count) {
     throw std::invalid_argument("ops must have shape (n, 8)");
   }
@@ -149,7 +174,7 @@ PYBIND11_MODULE(_core, m) {
         "Run one encoded circuit; the GIL is released while the kernel works.");
 
   m.def("build_info", [] {
-    py::dict info;
+    ResultDict info;
     info["openmp"] = svsim::built_with_openmp();
     info["max_threads"] = svsim::hardware_threads();
     info["cpu_simd"] = svsim::cpu_simd_level();

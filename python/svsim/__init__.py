@@ -7,7 +7,10 @@ svsim's jobs, results, statuses and errors are Qiskit's types (see
 
 from __future__ import annotations
 
+from typing import Any
+
 from svsim import _core
+from svsim._version import __version__
 from svsim.backend import BasicProvider, BasicSimulator
 from svsim.circuit import Circuit, Instruction
 from svsim.exceptions import (
@@ -21,8 +24,6 @@ from svsim.exceptions import (
 )
 from svsim.job import JOB_FINAL_STATES, BasicProviderJob, JobStatus
 from svsim.result import ExperimentResult, Result
-
-__version__ = "0.1.0"
 
 __all__ = [
     "JOB_FINAL_STATES",
@@ -46,7 +47,7 @@ __all__ = [
 ]
 
 
-def build_info() -> dict:
+def build_info() -> dict[str, Any]:
     """What this build can do: threads, vector instructions, precisions."""
     info = dict(_core.build_info())
     info["precisions"] = ("single", "double")

@@ -192,7 +192,8 @@ class BasicSimulator(qt.BackendBase):  # type: ignore[misc]
 
     @property
     def max_memory_mb(self) -> float | None:
-        return self._options.get("max_memory_mb")
+        limit: float | None = self._options.get("max_memory_mb")
+        return limit
 
     @property
     def max_num_qubits(self) -> int:

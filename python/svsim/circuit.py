@@ -20,7 +20,7 @@ import numbers
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeGuard
 
 import numpy as np
 
@@ -111,11 +111,12 @@ class Program:
 # Argument checks shared by the methods.
 
 
-def _is_index(value: object) -> bool:
+def _is_index(value: object) -> TypeGuard[int | np.integer[Any]]:
     return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
 
 
-def _is_sequence(value: object) -> bool:
+# TypeGuard lets a type checker see what the callers have checked.
+def _is_sequence(value: object) -> TypeGuard[Sequence[object] | np.ndarray[Any, Any]]:
     if isinstance(value, np.ndarray):
         return value.ndim == 1
     return isinstance(value, (list, tuple, range))
@@ -136,11 +137,10 @@ def _real(value: object, what: str) -> float:
         isinstance(value, np.ndarray) and value.ndim == 0 and value.dtype.kind in "iuf"
     ):
         try:
-            number = float(value)  # type: ignore[arg-type]
+            number = float(value)
         except OverflowError:  # an int beyond any float, such as 10**400
-            raise CircuitError(
-                f"{what} must be finite, got an int of {int(value).bit_length()} bits"  # type: ignore[call-overload]
-            ) from None
+            bits = int(value).bit_length()  # type: ignore[arg-type]
+            raise CircuitError(f"{what} must be finite, got an int of {bits} bits") from None
     elif isinstance(value, numbers.Complex):
         raise CircuitError(f"{what} must be a real number, got the complex {value!r}")
     else:
@@ -318,7 +318,7 @@ class Circuit:
         size = self._num_qubits if kind == "qubit" else self._num_clbits
         if not _is_index(value):
             raise CircuitError(f"{kind} index must be an int, got {_describe(value)}")
-        index = int(value)  # type: ignore[call-overload]
+        index = int(value)
         if not 0 <= index < size:
             if size == 0:
                 raise CircuitError(f"{kind} {index} is out of range: this circuit has no {kind}s")
@@ -333,7 +333,7 @@ class Circuit:
             raise CircuitError(
                 f"{what} must be an int or a sequence of ints, got {_describe(values)}"
             )
-        result = tuple(self._index(v, kind) for v in values)  # type: ignore[union-attr]
+        result = tuple(self._index(v, kind) for v in values)
         self._distinct(result, what)
         return result
 
@@ -348,7 +348,7 @@ class Circuit:
 
     def _broadcast(self, args: tuple[object, ...], kinds: tuple[str, ...]) -> list[tuple[int, ...]]:
         """Expand Qiskit-style broadcast arguments to one index tuple per instruction."""
-        lengths = {len(a) for a in args if _is_sequence(a)}  # type: ignore[arg-type]
+        lengths = {len(a) for a in args if _is_sequence(a)}
         if not lengths:
             return [tuple(self._index(a, k) for a, k in zip(args, kinds, strict=True))]
         if len(lengths) > 1:
@@ -360,7 +360,7 @@ class Circuit:
         columns = []
         for arg, kind in zip(args, kinds, strict=True):
             if _is_sequence(arg):
-                columns.append([self._index(v, kind) for v in arg])  # type: ignore[union-attr]
+                columns.append([self._index(v, kind) for v in arg])
             else:
                 columns.append([self._index(arg, kind)] * length)
         return list(zip(*columns, strict=True))
@@ -374,6 +374,7 @@ class Circuit:
                 f"got {_describe(condition)}"
             )
         key, value = condition
+        bits: Sequence[int]
         if isinstance(key, str):
             bits = self.register_clbits(key)
             what = f"register {key!r} ({len(bits)} bits)"
@@ -780,6 +781,7 @@ class Circuit:
         when taken).  With ``add_bits=False`` the existing clbits 0..n-1 are used.
         """
         n = self._num_qubits
+        bits: Sequence[int]
         if add_bits:
             name = "meas"
             suffix = itertools.count()
@@ -810,7 +812,7 @@ class Circuit:
         flat: list[int] = []
         for arg in qubits:
             if _is_sequence(arg):
-                flat.extend(self._index(q, "qubit") for q in arg)  # type: ignore[union-attr]
+                flat.extend(self._index(q, "qubit") for q in arg)
             else:
                 flat.append(self._index(arg, "qubit"))
         chosen = tuple(dict.fromkeys(flat)) if qubits else tuple(range(self._num_qubits))
@@ -819,7 +821,9 @@ class Circuit:
 
     # ---------------------------------------------------------------- saves
 
-    def _save(self, name: str, label: object, qubits: tuple[int, ...], params: tuple) -> Circuit:
+    def _save(
+        self, name: str, label: object, qubits: tuple[int, ...], params: tuple[Any, ...]
+    ) -> Circuit:
         label = _label(label, "save label")
         if label in self._save_labels:
             raise CircuitError(
@@ -881,13 +885,17 @@ class Circuit:
         slots = {label: i for i, label in enumerate(labels)}
         kinds = tuple(self._save_labels.values())
 
+        def slot_of(instr: Instruction) -> int:
+            assert instr.label is not None  # every save instruction has its label
+            return slots[instr.label]
+
         def add(
             kind: int,
             targets: Sequence[int],
             controls: Sequence[int],
             vals: Sequence[complex],
             slot: int,
-            cond: tuple | None,
+            cond: tuple[tuple[int, ...], int] | None,
         ) -> None:
             row = [kind, len(targets), len(controls), len(qubits), len(values), slot, 0, 0]
             qubits.extend(targets)
@@ -925,12 +933,12 @@ class Circuit:
             elif name == "barrier":
                 continue
             elif name == "save_statevector":
-                add(_ops.SAVE_STATEVECTOR, (), (), (), slots[instr.label], None)
+                add(_ops.SAVE_STATEVECTOR, (), (), (), slot_of(instr), None)
             elif name == "save_probabilities":
-                add(_ops.SAVE_PROBABILITIES, instr.qubits, (), (), slots[instr.label], None)
+                add(_ops.SAVE_PROBABILITIES, instr.qubits, (), (), slot_of(instr), None)
             elif name == "save_expectation_value":
                 codes = [complex(_ops.PAULI_CODES[ch]) for ch in reversed(instr.params[0])]
-                add(_ops.SAVE_EXPECTATION, instr.qubits, (), codes, slots[instr.label], None)
+                add(_ops.SAVE_EXPECTATION, instr.qubits, (), codes, slot_of(instr), None)
             else:  # pragma: no cover - every method adds a known name
                 raise CircuitError(f"cannot encode instruction {name!r}")
 

@@ -250,7 +250,8 @@ def _output_to_wire(out: engine.ExperimentOutput) -> dict[str, Any]:
 
 def _outputs_from_wire(blob: bytes) -> list[dict[str, Any]]:
     """A task's outputs; only plain data is accepted (no class of svsim's or other)."""
-    return _PlainUnpickler(io.BytesIO(blob)).load()
+    outputs: list[dict[str, Any]] = _PlainUnpickler(io.BytesIO(blob)).load()
+    return outputs
 
 
 class _PlainUnpickler(pickle.Unpickler):

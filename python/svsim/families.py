@@ -115,7 +115,8 @@ def haar_su4(rng: np.random.Generator) -> np.ndarray:
     q, r = np.linalg.qr(z)
     diag = np.diagonal(r)
     q = q * (diag / np.abs(diag))
-    return q / np.linalg.det(q) ** 0.25
+    unitary: np.ndarray = q / np.linalg.det(q) ** 0.25
+    return unitary
 
 
 def quantum_volume(num_qubits: int, depth: int | None = None, seed: int | None = None) -> Circuit:

@@ -169,7 +169,11 @@ _executors: weakref.WeakSet[DaemonThreadExecutor] = weakref.WeakSet()  # for the
 # ---------------------------------------------------------------- executors
 
 
-def _work_loop(work_queue: queue.SimpleQueue) -> None:
+# A queued call: (future, fn, args, kwargs), or None to stop the workers.
+_WorkItem = tuple[Future[Any], Callable[..., Any], tuple[Any, ...], dict[str, Any]] | None
+
+
+def _work_loop(work_queue: queue.SimpleQueue[_WorkItem]) -> None:
     """A worker thread's life: run queued calls until the stop sentinel ``None``."""
     while True:
         item = work_queue.get()
@@ -206,7 +210,7 @@ class DaemonThreadExecutor(Executor):
             raise ValueError(f"max_workers must be an int >= 1, got {max_workers!r}")
         self._max_workers = max_workers
         self._prefix = thread_name_prefix
-        self._queue: queue.SimpleQueue = queue.SimpleQueue()
+        self._queue: queue.SimpleQueue[_WorkItem] = queue.SimpleQueue()
         self._threads: list[threading.Thread] = []
         self._lock = threading.Lock()
         self._shutdown = False
@@ -215,9 +219,9 @@ class DaemonThreadExecutor(Executor):
         with _registry_lock:
             _executors.add(self)
 
-    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future:
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
         """Schedule ``fn(*args, **kwargs)``; a ``Future`` for its outcome."""
-        future: Future = Future()
+        future: Future[Any] = Future()
         with self._lock:
             if self._shutdown:
                 raise RuntimeError("cannot schedule new futures after shutdown")
@@ -282,7 +286,7 @@ def _submit_task(executor: Any, fn: Callable[..., Any], args: tuple[Any, ...]) -
     return executor.submit(fn, *args)
 
 
-def _future_done(job_ref: weakref.ref[BasicProviderJob], future: Future) -> None:
+def _future_done(job_ref: weakref.ref[BasicProviderJob], future: Future[Any]) -> None:
     job = job_ref()
     if job is not None:
         job._future_done(future)
@@ -387,14 +391,14 @@ class BasicProviderJob(*qt.job_bases):  # type: ignore[misc]
         self.metadata = metadata
         self._cond = threading.Condition(threading.Lock())
         self._submitted = False
-        self._future: Future | None = None
+        self._future: Future[Any] | None = None
         self._worker: int | None = None  # thread id of the worker while RUNNING
         self._cancel_requested = False
         self._remote = False  # runs as a picklable task on an executor elsewhere
         self._error: BaseException | None = None
         if callable(result):
             self._work: Callable[[], Any] | None = result
-            self._result = None
+            self._result: Result | None = None
             self._status = JobStatus.INITIALIZING
         else:
             self._work = None
@@ -559,7 +563,7 @@ class BasicProviderJob(*qt.job_bases):  # type: ignore[misc]
         with _registry_lock:
             _outstanding.pop(self, None)
 
-    def _future_done(self, future: Future) -> None:
+    def _future_done(self, future: Future[Any]) -> None:
         """End a job whose future finished without running it (a cancelled or failed
         submission, an executor shut down with ``cancel_futures=True``), or a remote
         job with what its future holds."""
@@ -687,6 +691,7 @@ class BasicProviderJob(*qt.job_bases):  # type: ignore[misc]
         with self._cond:
             status, result, error = self._status, self._result, self._error
         if status is JobStatus.DONE:
+            assert result is not None  # a DONE job has its result
             return result
         if status is JobStatus.CANCELLED:
             raise JobError(f"job {self._job_id!r} was cancelled; it has no result")

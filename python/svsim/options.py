@@ -16,7 +16,7 @@ import numbers
 import os
 import warnings
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeGuard
 
 import numpy as np
 
@@ -44,7 +44,7 @@ DEFAULTS: dict[str, Any] = {
 """Every option and its default; ``memory=True`` and the first five are Qiskit's."""
 
 
-def is_int(value: object) -> bool:
+def is_int(value: object) -> TypeGuard[int | np.integer[Any]]:
     return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
 
 
@@ -53,9 +53,9 @@ def _is_bool(value: object) -> bool:
 
 
 def _shots(value: object) -> int:
-    if not is_int(value) or int(value) < 1:  # type: ignore[call-overload]
+    if not is_int(value) or int(value) < 1:
         raise CircuitError(f"shots must be a positive int, got {value!r}")
-    return int(value)  # type: ignore[call-overload]
+    return int(value)
 
 
 def _flag(name: str, error: type[Exception]) -> Callable[[object], bool]:
@@ -70,8 +70,8 @@ def _flag(name: str, error: type[Exception]) -> Callable[[object], bool]:
 def _seed(value: object) -> int | None:
     if value is None:
         return None
-    if is_int(value) and 0 <= int(value) < SEED_LIMIT:  # type: ignore[call-overload]
-        return int(value)  # type: ignore[call-overload]
+    if is_int(value) and 0 <= int(value) < SEED_LIMIT:
+        return int(value)
     raise CircuitError(f"seed_simulator must be an int in [0, 2**63) or None, got {value!r}")
 
 
@@ -111,11 +111,11 @@ def available_cores() -> int:
 
 
 def _threads(value: object) -> int:
-    if not is_int(value) or int(value) < 0:  # type: ignore[call-overload]
+    if not is_int(value) or int(value) < 0:
         raise SimulatorError(
             f"max_parallel_threads must be an int >= 0 (0: all cores), got {value!r}"
         )
-    threads = int(value)  # type: ignore[call-overload]
+    threads = int(value)
     cores = available_cores()
     if threads > cores:
         # More threads than cores only make them wait for each other.
@@ -145,12 +145,12 @@ def _max_memory(value: object) -> float | None:
 def _max_job_size(value: object) -> int | None:
     if value is None:
         return None
-    if not is_int(value) or int(value) < 1:  # type: ignore[call-overload]
+    if not is_int(value) or int(value) < 1:
         raise SimulatorError(
             f"max_job_size must be an int >= 1 (circuits per Dask task) or None (chosen from "
             f"the workers and the circuits), got {value!r}"
         )
-    return int(value)  # type: ignore[call-overload]
+    return int(value)
 
 
 _CHECKS: dict[str, Callable[[Any], Any]] = {

@@ -100,7 +100,8 @@ def format_bitstring(hex_key: str, memory_slots: int, creg_sizes: Sequence[Seque
 def experiment_header(circuit: Any) -> dict[str, Any]:
     """The header Qiskit's simulators attach to each experiment, for ``circuit``."""
     num_qubits = int(circuit.num_qubits)
-    cregs = [[str(name), int(size)] for name, size in circuit.cregs]
+    # Lists as in Qiskit's JSON header: [name, size] pairs of mixed type.
+    cregs: list[list[Any]] = [[str(name), int(size)] for name, size in circuit.cregs]
     metadata = getattr(circuit, "metadata", None)
     return {
         "name": circuit.name,
@@ -200,7 +201,7 @@ def _no_attribute(self: Any, name: str) -> Any:
     raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
 
-class ExperimentData(dict):
+class ExperimentData(dict[str, Any]):
     """An experiment's data: a dict (``data["counts"]``) whose keys also read and
     write as attributes (``data.counts``), as Qiskit's ``ExperimentResultData`` does."""
 
@@ -335,11 +336,11 @@ class ExperimentResult(*qt.experiment_result_bases):  # type: ignore[misc]
             outcomes = self._outcomes
             if outcomes is not None:
                 if outcomes.fit_one_word():
-                    values, counts = outcomes.as_ints()
+                    values, tallies = outcomes.as_ints()
                     keys = [format(v, pattern) for v in values]
                 else:
-                    keys, counts = outcomes.bitstrings(slots), outcomes.counts.tolist()
-                return dict(zip(keys, counts, strict=True))
+                    keys, tallies = outcomes.bitstrings(slots), outcomes.counts.tolist()
+                return dict(zip(keys, tallies, strict=True))
             return {format(int(key, 16), pattern): n for key, n in self.data["counts"].items()}
         raw = self.data["counts"]
         names = self._format_keys(raw)

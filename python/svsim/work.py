@@ -236,7 +236,10 @@ class Outcomes:
         shots, words = memory.shape
         if words == 1:
             # A plain sort of one word each, with no inverse to track unless asked.
-            unique, *rest = np.unique(memory[:, 0], return_inverse=keep_order, return_counts=True)
+            # numpy's stubs know np.unique's results only for a literal return_inverse.
+            unique, *rest = np.unique(  # type: ignore[call-overload]
+                memory[:, 0], return_inverse=keep_order, return_counts=True
+            )
             unique = unique.reshape(-1, 1)
         else:
             # Each shot's words as one opaque byte string: numpy sorts those with
@@ -244,7 +247,7 @@ class Outcomes:
             # (10^5 shots of 16 words: 0.7 -> 0.03 s).  The order of the distinct
             # outcomes is then bytewise, which nothing depends on.
             rows = np.ascontiguousarray(memory, dtype="<u8").view(np.dtype((np.void, 8 * words)))
-            unique, *rest = np.unique(
+            unique, *rest = np.unique(  # type: ignore[call-overload]
                 rows.reshape(-1), return_inverse=keep_order, return_counts=True
             )
             unique = unique.view("<u8").reshape(-1, words)
@@ -252,7 +255,7 @@ class Outcomes:
         return cls(unique, rest[-1]), inverse
 
     def fit_one_word(self) -> bool:
-        return self.words.shape[1] <= 1
+        return bool(self.words.shape[1] <= 1)
 
     def as_ints(self) -> tuple[list[int], list[int]]:
         """Each outcome as an int (clbit c is bit c), at most 64 clbits, and its count."""

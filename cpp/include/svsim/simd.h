@@ -32,21 +32,41 @@ constexpr unsigned kVectorBytes = 16, kVectorRegisters = 16;
 }  // namespace isa_baseline
 
 #ifdef SVSIM_X86_DISPATCH
+// GCC compiles a region for a target with push_options; Clang ignores those
+// pragmas (and would build these kernels for the baseline CPU) and takes the
+// target as an attribute on every function of the region instead.
+#if defined(__clang__)
+#pragma clang attribute push(__attribute__((target("avx2,fma"))), apply_to = function)
+#else
 #pragma GCC push_options
 #pragma GCC target("avx2,fma")
+#endif
 namespace isa_avx2 {
 constexpr unsigned kVectorBytes = 32, kVectorRegisters = 16;
 #include "dense_tiled.h"
 }  // namespace isa_avx2
+#if defined(__clang__)
+#pragma clang attribute pop
+#else
 #pragma GCC pop_options
+#endif
 
+#if defined(__clang__)
+#pragma clang attribute push(__attribute__((target("avx512f,avx512dq,avx512vl,avx2,fma"))), \
+                             apply_to = function)
+#else
 #pragma GCC push_options
 #pragma GCC target("avx512f,avx512dq,avx512vl,avx2,fma")
+#endif
 namespace isa_avx512 {
 constexpr unsigned kVectorBytes = 64, kVectorRegisters = 32;
 #include "dense_tiled.h"
 }  // namespace isa_avx512
+#if defined(__clang__)
+#pragma clang attribute pop
+#else
 #pragma GCC pop_options
+#endif
 #endif
 
 enum class Isa { baseline, avx2, avx512 };

@@ -208,7 +208,11 @@ class DistributedRun:
             self.pending.append(local)
 
     def make_local(
-        self, index: int, qubits: list[int], keep: set[int], spare: set[int] = frozenset()
+        self,
+        index: int,
+        qubits: list[int],
+        keep: set[int],
+        spare: frozenset[int] | set[int] = frozenset(),
     ) -> None:
         """Exchange the global ``qubits`` in, giving up local qubits not in ``keep``
         (nor in ``spare``, where there are others)."""
@@ -387,6 +391,7 @@ class DistributedRun:
         if self.rank != 0:
             total = np.empty(1 << len(qubits))
         self.mpi(self.comm.Bcast, total, root=0)
+        assert total is not None  # every rank has it after the broadcast
         return total
 
     def expectation(self, index: int, qubits: tuple[int, ...], codes: list[int]) -> float:
@@ -585,4 +590,4 @@ def run_distributed(comm: Any, program: Any, **kwargs: Any) -> dict[str, Any]:
 def _thread_multiple() -> bool:
     from mpi4py import MPI
 
-    return MPI.Query_thread() >= MPI.THREAD_MULTIPLE
+    return bool(MPI.Query_thread() >= MPI.THREAD_MULTIPLE)

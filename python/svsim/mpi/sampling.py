@@ -105,7 +105,7 @@ def _resolve_without_weight(
     if size == 1:
         edges = [(first + last if last >= 0 else -1, first + head if head >= 0 else -1)]
     whole = chunk_size * size
-    out = samples.copy()
+    out: np.ndarray = samples.copy()
     for k in np.flatnonzero(samples < 0):
         code = -1 - int(samples[k])
         owner = code // chunk_size if code < whole else code - whole
