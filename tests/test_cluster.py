@@ -18,7 +18,7 @@ import time
 import numpy as np
 import pytest
 import svsim
-from circuits import chain
+from circuits import chain, rich_circuit, same_results
 from svsim import BasicSimulator, JobStatus
 from svsim import cluster as svsim_cluster
 
@@ -58,35 +58,6 @@ def small_circuits(count: int, num_qubits: int = 5, seed: int = 3) -> list[svsim
         qc.measure(range(num_qubits), range(num_qubits))
         circuits.append(qc)
     return circuits
-
-
-def rich_circuit() -> svsim.Circuit:
-    qc = svsim.Circuit(4, 2, name="rich")
-    qc.add_register("flag", 1)
-    qc.global_phase = 0.3
-    qc.h(0).cx(0, 1).rx(0.4, 2).cu(0.1, 0.2, 0.3, 0.4, 2, 3).mcx([0, 1], 3)
-    qc.unitary(np.array([[0, 1j], [1j, 0]]), [2], label="iX")
-    qc.save_statevector("middle")
-    qc.measure(0, 0).x(1, condition=(0, 1)).reset(2).x(2, condition=("c", 1))
-    qc.save_probabilities([0, 1], label="p01").save_expectation_value("ZX", [0, 1])
-    qc.measure(1, 1).measure(3, 2)
-    return qc
-
-
-def same_results(a: svsim.Result, b: svsim.Result) -> None:
-    assert len(a.results) == len(b.results)
-    for x, y in zip(a.results, b.results, strict=True):
-        assert x.header == y.header and x.seed_simulator == y.seed_simulator
-        assert x.data.keys() == y.data.keys()
-        assert x.data["counts"] == y.data["counts"]
-        assert x.data.get("memory") == y.data.get("memory")
-        if x.final_statevector is None:  # the stabilizer method keeps none
-            assert y.final_statevector is None
-        else:
-            np.testing.assert_allclose(x.final_statevector, y.final_statevector, atol=1e-12)
-        for label, value in x.data.items():
-            if isinstance(value, np.ndarray):
-                np.testing.assert_allclose(value, y.data[label], atol=1e-12)
 
 
 def svsim_tasks(stream: list[dict], job_id: str) -> list[dict]:
