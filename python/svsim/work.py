@@ -109,22 +109,11 @@ def run_job(spec: JobSpec, control: JobControl | None = None) -> Result:
             output = stabilizer.run_stabilizer(
                 circuit, shots=spec.shots, seed=experiment.seed, control=run_control
             )
-        elif s.mpi:
-            from svsim.mpi.experiment import run_experiment as run_over_mpi
-
-            output = run_over_mpi(
-                circuit,
-                shots=spec.shots,
-                seed=experiment.seed,
-                precision=s.precision,
-                threads=s.threads,
-                max_memory_mb=limit,
-                control=run_control,
-                initial_statevector=spec.initial,
-                fusion=s.fusion,
-            )
         else:
-            output = engine.run_experiment(
+            run_experiment = engine.run_experiment
+            if s.mpi:  # the same call over the ranks of the MPI job
+                from svsim.mpi.experiment import run_experiment
+            output = run_experiment(
                 circuit,
                 shots=spec.shots,
                 seed=experiment.seed,
@@ -135,7 +124,8 @@ def run_job(spec: JobSpec, control: JobControl | None = None) -> Result:
                 initial_statevector=spec.initial,
                 fusion=s.fusion,
             )
-            kept += engine.state_data_bytes(circuit, s.precision)
+            if not s.mpi:
+                kept += engine.state_data_bytes(circuit, s.precision)
         if control is not None:
             control.finish(index)
         outputs.append(output)

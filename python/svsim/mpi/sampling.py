@@ -46,12 +46,7 @@ def sample(run: DistributedRun, shots: int) -> np.ndarray:
         chunk_size, first, size, rank = whole.size, 0, 1, 0
     block = min(chunk_size * size, REDUCE_BLOCK)
     sums = run.guarded(chunk.block_sums, block)
-    if size > 1:
-        gathered = run.sync(sums)
-        all_sums = np.concatenate(gathered)
-    else:
-        run.sync()
-        all_sums = sums
+    all_sums = _gathered(run, sums, size)
     before = np.concatenate(([0.0], np.cumsum(all_sums)))
     total = float(before[-1])
     if not total > 0.0:
@@ -75,17 +70,20 @@ def sample(run: DistributedRun, shots: int) -> np.ndarray:
         for k in np.flatnonzero(local < 0):
             forward = chunk.first_with_weight(-int(local[k]))
             mine[k] = -1 - (first + forward if forward >= 0 else whole + rank)
-    if size > 1:
-        parts = run.sync(mine)
-        samples = np.concatenate(parts)
-    else:
-        run.sync()
-        samples = mine
+    samples = _gathered(run, mine, size)
     if (samples < 0).any():
         samples = _resolve_without_weight(run, samples, chunk, chunk_size, first, size)
     out = np.ascontiguousarray(samples, dtype=np.uint64)
     run.rng.shuffle(out)
     return out
+
+
+def _gathered(run: DistributedRun, part: np.ndarray, size: int) -> np.ndarray:
+    """Every rank's ``part``, in rank order, on every rank (the step's sync)."""
+    if size == 1:
+        run.sync()
+        return part
+    return np.concatenate(run.sync(part))
 
 
 def _resolve_without_weight(
