@@ -55,6 +55,7 @@ class Settings:
     max_memory_mb: float | None
     mpi: bool = False  # one state over the ranks of the MPI job (svsim.mpi)
     max_job_size: int | None = None  # circuits per task on a Dask cluster (None: chosen)
+    max_shot_size: int | None = None  # shots of a circuit per Dask task (None: not split)
 
 
 @dataclass(frozen=True)
@@ -175,7 +176,8 @@ class JobWork:
 
         if not cluster.is_dask_client(executor):
             return None
-        return cluster.submit_split(self.spec, executor, self.spec.settings.max_job_size)
+        s = self.spec.settings
+        return cluster.submit_split(self.spec, executor, s.max_job_size, s.max_shot_size)
 
 
 def experiment_metadata(output: engine.ExperimentOutput, settings: Settings) -> dict[str, Any]:
