@@ -325,7 +325,7 @@ def test_the_final_state_comes_back_only_where_the_circuit_saves_it(client):
 
 def test_shot_parts_and_their_seeds():
     parts = svsim_parts.split_shots([11, 12], shots=1000, max_shot_size=300)
-    assert [(p.index, p.shots) for p in parts] == [(0, 300), (0, 300), (0, 300), (0, 100)] + [
+    assert [(p.experiment, p.shots) for p in parts] == [(0, 300), (0, 300), (0, 300), (0, 100)] + [
         (1, 300),
         (1, 300),
         (1, 300),

@@ -189,7 +189,7 @@ class SplitFuture:
 
     def _describe(self, task: int) -> str:
         group = self._groups[task]
-        first, last = self._parts[group.start].index, self._parts[group.stop - 1].index
+        first, last = self._parts[group.start].experiment, self._parts[group.stop - 1].experiment
         return (
             f"task {task} of {len(self._groups)} (Dask key {self._keys[task]!r}, circuits "
             f"{first}-{last})"
@@ -249,7 +249,7 @@ class SplitFuture:
         )
         counts = [0] * len(seeds)
         for part in self._parts:
-            counts[part.index] += 1
+            counts[part.experiment] += 1
         return result_from_outputs(
             flat,
             [e.circuit for e in spec.experiments],
@@ -382,7 +382,7 @@ def submit_split(
     :func:`default_max_job_size`) and submit them to ``client``."""
     slots = check_client(client)
     parts = split_shots([e.seed for e in spec.experiments], spec.shots, max_shot_size)
-    circuits = [spec.experiments[p.index].circuit for p in parts]
+    circuits = [spec.experiments[p.experiment].circuit for p in parts]
     weights = [len(c.data) + 1 for c in circuits]
     work = [(1 << c.num_qubits) * w for c, w in zip(circuits, weights, strict=True)]
     size = max_job_size or default_max_job_size(work, slots)

@@ -31,9 +31,9 @@ __all__ = ["Part", "check_shot_split", "merge_parts", "part_seed", "split_shots"
 
 
 class Part(NamedTuple):
-    """What one circuit run on a worker is: experiment ``index`` with ``shots`` shots."""
+    """One circuit run on a worker: experiment ``experiment`` of the job, ``shots`` shots."""
 
-    index: int
+    experiment: int
     shots: int
     seed: int
 
@@ -82,7 +82,7 @@ def merge_parts(
     and times added up, the experiment's own seed."""
     merged: list[list[engine.ExperimentOutput]] = [[] for _ in seeds]
     for out, part in zip(outputs, parts, strict=True):
-        merged[part.index].append(out)
+        merged[part.experiment].append(out)
     result = []
     for index, group in enumerate(merged):
         if len(group) == 1:
