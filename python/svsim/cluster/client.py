@@ -240,28 +240,21 @@ class SplitFuture:
         self._set("done", value=result)
 
     def _merge(self, outputs: list[list[dict[str, Any]]]) -> Any:
-        from svsim.work import experiment_metadata, result_from_outputs
+        from svsim.work import job_result
 
         spec = self._spec
         seeds = [e.seed for e in spec.experiments]
-        flat = merge_parts(
+        merged = merge_parts(
             [output_from_wire(o) for task in outputs for o in task], self._parts, seeds
         )
         counts = [0] * len(seeds)
         for part in self._parts:
             counts[part.experiment] += 1
-        return result_from_outputs(
-            flat,
-            [e.circuit for e in spec.experiments],
-            job_id=spec.job_id,
-            backend_name=spec.backend_name,
-            backend_version=spec.backend_version,
-            memory=spec.memory,
-            metadata=[
-                {**experiment_metadata(o, spec.settings), "shot_parts": n}
-                for o, n in zip(flat, counts, strict=True)
-            ],
-            time_taken=sum(o.time_taken for o in flat),
+        return job_result(
+            spec,
+            merged,
+            sum(o.time_taken for o in merged),
+            [{"shot_parts": n} for n in counts],
         )
 
     def _fail(self, error: BaseException) -> None:

@@ -17,8 +17,9 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from svsim import _core, engine, stabilizer
+from svsim import _core, engine
 from svsim.cluster.wire import circuit_from_wire, import_distributed, output_to_wire, unpack_payload
+from svsim.work import Experiment, Settings, run_experiment_of
 
 __all__ = ["POLL_S", "run_task", "running_tasks"]
 
@@ -135,28 +136,19 @@ def run_task(payload: dict[str, Any]) -> bytes:
 def _run_circuits(payload: dict[str, Any], watcher: _Watcher) -> list[dict[str, Any]]:
     """The payload's circuits run in order, each output as plain data."""
     precision, threads, fusion, max_memory_mb = payload["settings"]
-    initial = payload["initial"]
+    settings = Settings(
+        precision=precision, threads=threads, fusion=fusion, max_memory_mb=max_memory_mb
+    )
     outputs = []
     kept = 0  # bytes the task's earlier outputs hold, as run_job counts them
     for wire, seed, shots, method, weight in payload["experiments"]:
-        circuit = circuit_from_wire(wire)
+        experiment = Experiment(circuit_from_wire(wire), seed, method)
         limit = None if max_memory_mb is None else max_memory_mb - kept / (1 << 20)
         control = watcher.start_circuit(weight)
-        if method == "stabilizer":
-            out = stabilizer.run_stabilizer(circuit, shots=shots, seed=seed, control=control)
-        else:
-            out = engine.run_experiment(
-                circuit,
-                shots=shots,
-                seed=seed,
-                precision=precision,
-                threads=threads,
-                max_memory_mb=limit,
-                control=control,
-                initial_statevector=initial,
-                fusion=fusion,
-            )
-            # the final state is dropped here: only saved values are kept and sent
+        out = run_experiment_of(experiment, shots, settings, payload["initial"], limit, control)
+        if method != "stabilizer":
+            # the final state is dropped here: only the saved data is kept and sent
+            circuit = experiment.circuit
             kept += engine.state_data_bytes(circuit, precision) - engine.state_bytes(
                 circuit.num_qubits, precision
             )
