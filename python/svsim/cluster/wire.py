@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import dataclasses
 import io
+import operator
 import pickle
 from typing import Any
 
@@ -97,12 +98,14 @@ def unpack_payload(payload: dict[str, Any]) -> dict[str, Any]:
 
 # ---------------------------------------------------------------- circuits
 
-# An instruction travels as the tuple of its fields in this order.  Read from and
-# written to the instances' __dict__ directly: twice as fast as attribute access
-# and the frozen dataclass's __init__ (1,000 circuits of 100 gates: about 1 s less).
+# An instruction travels as the tuple of its fields in this order: read with one
+# attrgetter call (a quarter faster than a tuple of its __dict__'s values), written
+# to a new instance's __dict__ directly (twice as fast as the frozen dataclass's
+# __init__; 1,000 circuits of 100 gates: about 1 s less).
 _FIELDS = ("name", "qubits", "clbits", "params", "condition", "matrix", "label")
 if tuple(f.name for f in dataclasses.fields(Instruction)) != _FIELDS:  # pragma: no cover
     raise ImportError("svsim.circuit.Instruction changed; update svsim.cluster's WIRE_FORMAT")
+_ROW = operator.attrgetter(*_FIELDS)
 
 
 def circuit_to_wire(circuit: Circuit) -> tuple[Any, ...]:
@@ -111,7 +114,7 @@ def circuit_to_wire(circuit: Circuit) -> tuple[Any, ...]:
     (a ``unitary`` keeps its complex128 matrix as a numpy array)."""
     registers = tuple((name, r.start, r.stop) for name, r in circuit._registers.items())
     saves = tuple(circuit._save_labels.items())
-    data = tuple(tuple(vars(i).values()) for i in circuit._data)
+    data = tuple(map(_ROW, circuit._data))
     return (
         WIRE_FORMAT,
         circuit.num_qubits,
