@@ -253,6 +253,9 @@ def test_a_failing_task_ends_the_job_in_error_naming_it(client):
             chain_.append(error)
             error = error.__cause__
         assert any(isinstance(e, RuntimeError) and "exploded" in str(e) for e in chain_)
+        # the failure set the job's Event to stop the other task; it is removed too
+        event_name = job._future.event_name
+        assert wait_until(lambda: event_name not in scheduler_events(client), timeout=10)
     finally:
         client.run(mend_kernel)
 
