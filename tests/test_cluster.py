@@ -182,6 +182,9 @@ def test_500_small_circuits_over_both_workers(client):
         result = job.result(WAIT)
     tasks = svsim_tasks(stream.data, job.job_id())
     assert len(tasks) >= 2 and len({t["worker"] for t in tasks}) == 2
+    # every job reports under one event topic: the scheduler keeps no log per job
+    topics = client.run_on_scheduler(lambda dask_scheduler: list(dask_scheduler._broker._topics))
+    assert [t for t in topics if str(t).startswith("svsim")] == [svsim_cluster.client.TOPIC]
     assert [r.header["name"] for r in result.results] == [c.name for c in circuits]
     same_results(result, local, final_states=False)
 

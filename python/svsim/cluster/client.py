@@ -12,8 +12,14 @@ Cancel.  ``cancel()`` (or a failed task) sets the job's Dask ``Event`` and
 cancels the tasks' futures: a queued task never starts; a running one's
 watcher turns the Event into the kernel's cancel flag.  Once every task
 that started has reported its end (or after ``RELEASE_WAIT_S``), the Event
-is cleared, which removes it from the scheduler, and the job's event topic
-is unsubscribed.  A job that ends DONE never created its Event there.
+is cleared, which removes it from the scheduler.  A job that ends DONE never
+created its Event there.
+
+Reports.  The workers report every job's start, progress and end under one
+Dask event topic, :data:`TOPIC`, each message tagged with its job; one
+subscription per client hands them to the job (:class:`_Reports`).  The
+scheduler keeps a bounded log per topic and never drops a topic, so a topic
+per job would leave one log behind for each.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ import math
 import threading
 import time
 import uuid
+import weakref
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -59,6 +66,39 @@ TASKS_PER_THREAD = 8
 # for a task already on its way to a worker to see the Event set.
 RELEASE_WAIT_S = 60.0
 RELEASE_GRACE_S = 5 * POLL_S
+
+
+TOPIC = "svsim-jobs"
+"""The Dask event topic of the workers' reports (``Worker.log_event``)."""
+
+
+class _Reports:
+    """One subscription to :data:`TOPIC` per client, handing each report to the
+    job whose tag it carries (a report of an ended job is dropped)."""
+
+    _lock = threading.Lock()
+    _jobs: dict[str, SplitFuture] = {}
+    _clients: weakref.WeakSet[Any] = weakref.WeakSet()
+
+    @classmethod
+    def add(cls, client: Any, tag: str, job: SplitFuture) -> None:
+        with cls._lock:
+            cls._jobs[tag] = job
+            if client not in cls._clients:
+                client.subscribe_topic(TOPIC, cls._dispatch)
+                cls._clients.add(client)
+
+    @classmethod
+    def remove(cls, tag: str) -> None:
+        with cls._lock:
+            cls._jobs.pop(tag, None)
+
+    @classmethod
+    def _dispatch(cls, event: Any) -> None:
+        """Runs in the client's event loop."""
+        job = cls._jobs.get(str(event[1].get("job")))
+        if job is not None:
+            job._on_event(event)
 
 
 def is_dask_client(executor: Any) -> bool:
@@ -129,10 +169,10 @@ class SplitFuture:
         self._reported = threading.Condition(self._lock)
         self._event_set = False
         tag = f"svsim-{spec.job_id}-{uuid.uuid4().hex[:8]}"
-        self._topic = tag
+        self._tag = tag
         self.event_name = f"{tag}-cancel"
         self._event = distributed.Event(self.event_name, client=client)
-        client.subscribe_topic(self._topic, self._on_event)
+        _Reports.add(client, tag, self)
         s = spec.settings
         wires: dict[int, tuple[Any, ...]] = {}
         payloads = []
@@ -149,7 +189,8 @@ class SplitFuture:
                 pack_payload(
                     {
                         "task": task,
-                        "topic": self._topic,
+                        "topic": TOPIC,
+                        "job": tag,
                         "event": self.event_name,
                         "initial": spec.initial,
                         "settings": (s.precision, s.threads, s.fusion, s.max_memory_mb),
@@ -285,14 +326,14 @@ class SplitFuture:
             pass
 
     def _release(self) -> None:
-        """Leave nothing of the job on the scheduler: its topic subscription and,
-        once the tasks that started have ended, its Event (in a thread, as the
-        tasks may take a poll or two to stop)."""
+        """Leave nothing of the job on the scheduler: once the tasks that started
+        have ended, its Event (in a thread, as the tasks may take a poll or two to
+        stop); then stop taking its reports."""
         if not self._event_set:
-            self._unsubscribe()
+            _Reports.remove(self._tag)
             return
         threading.Thread(
-            target=self._release_event, name=f"svsim-release-{self._topic[6:14]}", daemon=True
+            target=self._release_event, name=f"svsim-release-{self._tag[6:14]}", daemon=True
         ).start()
 
     def _release_event(self) -> None:
@@ -308,13 +349,7 @@ class SplitFuture:
             self._event.clear()
         except Exception:  # noqa: BLE001 - a closed client: the scheduler drops it too
             pass
-        self._unsubscribe()
-
-    def _unsubscribe(self) -> None:
-        try:
-            self._client.unsubscribe_topic(self._topic)
-        except Exception:  # noqa: BLE001 - a closed client has no subscriptions left
-            pass
+        _Reports.remove(self._tag)
 
     # ---------------------------------------------------------- future members
 

@@ -6,8 +6,8 @@ No pickled object of svsim's or the caller's classes travels:
   keys): the format version, the caller's svsim version (a worker with
   another refuses), each circuit in its wire form (:func:`circuit_to_wire`:
   tuples of ints, floats, strings and numpy matrices) with its seed, shots
-  and method, the settings, and the names of the job's Dask ``Event``
-  (cancel) and event topic (start, progress, end);
+  and method, the settings, the name of the job's Dask ``Event`` (cancel),
+  and svsim's event topic with the job's tag (start, progress, end);
 * worker -> caller: per circuit a dict of numpy arrays and numbers (packed
   classical memory, saved values, run statistics), one pickled frame per
   task that the caller reads with :func:`outputs_from_wire`, which allows

@@ -4,7 +4,7 @@ A task's circuits run one after another in the worker's thread.  Beside
 them a watcher thread (:class:`_Watcher`) polls the job's Dask ``Event``
 and turns it into the kernel's ``RunControl.cancel()`` (the kernel stops
 before its next operation), and reports through ``Worker.log_event`` under
-the job's topic: the task has started, the weight of its operations done so
+svsim's topic, tagged with the job: the task has started, the weight of its operations done so
 far, and that it has ended (however it ended), which the caller waits for
 before it removes the job's Event from the scheduler.
 """
@@ -107,11 +107,11 @@ def run_task(payload: dict[str, Any]) -> bytes:
     payload = unpack_payload(payload)
     distributed = import_distributed()
     worker = distributed.get_worker()
-    topic, task = payload["topic"], payload["task"]
+    topic, job, task = payload["topic"], payload["job"], payload["task"]
     event = distributed.Event(payload["event"], client=distributed.get_client())
 
     def report(msg: dict[str, Any]) -> None:
-        worker.log_event(topic, msg)
+        worker.log_event(topic, {"job": job, **msg})
 
     report({"task": task, "started": time.time()})
     try:
