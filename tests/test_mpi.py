@@ -102,6 +102,19 @@ def test_random_circuits_match_one_process(
 
 
 @pytest.mark.parametrize("ranks", [2, 4])
+def test_layered_circuit_exchanges_each_global_qubit_about_once(ranks: int, tmp_path: Path) -> None:
+    """Gates that do not wait on a global qubit run ahead of those that do, so
+    six layers of dense gates on every qubit bring each global qubit in once
+    (and out again for the sampling), not once per layer."""
+    proc, records = launch(ranks, "layers", tmp_path, 10, "double", 3)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    expected = one_process(mpi_worker.layers_case(10, 3), "double", "layers")
+    check_same(records, expected, "double", tmp_path)
+    global_qubits = ranks.bit_length() - 1
+    assert records[0]["mpi"]["swaps"] <= 2 * global_qubits + 1
+
+
+@pytest.mark.parametrize("ranks", [2, 4])
 def test_relabelled_ranks_are_put_back_in_order(ranks: int, tmp_path: Path) -> None:
     proc, records = launch(ranks, "relabel", tmp_path, 8, "double", 0)
     assert proc.returncode == 0, proc.stderr[-3000:]
