@@ -8,10 +8,12 @@ Build with ``bash .ci/docs`` (warnings are errors).
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 
 import svsim
+from sphinx.application import Sphinx
 
 DOCS = Path(__file__).resolve().parent
 sys.path.insert(0, str(DOCS / "_ext"))
@@ -54,3 +56,18 @@ napoleon_numpy_docstring = False
 
 # The published benchmark results the performance page is made from.
 bench_results = str(DOCS.parent / "bench" / "published" / "results.json")
+
+
+# Docstrings write kets as plain text (``|0>``, ``|01>``), which reST would read as
+# the start of a substitution; show them as code instead.
+_KET = re.compile(r"(?<![`\w])\|([0-9+\-]+)>")
+
+
+def _kets_as_code(
+    app: Sphinx, what: str, name: str, obj: object, options: object, lines: list[str]
+) -> None:
+    lines[:] = [_KET.sub(r"``|\1>``", line) for line in lines]
+
+
+def setup(app: Sphinx) -> None:
+    app.connect("autodoc-process-docstring", _kets_as_code)
