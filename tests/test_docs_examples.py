@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import json
 import re
 from pathlib import Path
 
@@ -57,3 +58,17 @@ def test_example_prints_what_its_comments_say(page: str, index: int, code: str) 
     for line, shown in zip(prints, printed, strict=True):
         if "  # " in line:
             assert shown == line.split("  # ", 1)[1].strip(), line
+
+
+def test_the_published_bench_results_make_the_performance_tables(tmp_path: Path) -> None:
+    """docs/_ext/bench_report.py builds the performance page from this file with
+    svsim.bench's own report; it must hold what the page states."""
+    from svsim.bench import write_markdown
+
+    results = json.loads((ROOT / "bench" / "published" / "results.json").read_text())
+    meta = results["meta"]
+    assert meta["started"] and meta["machine"].get("cores")
+    assert meta["loadavg_start"] and meta["loadavg_end"]
+    assert results["check_failures"] == 0
+    text = write_markdown(results, tmp_path / "results.md")
+    assert "## Headline" in text and "## Circuit families" in text
