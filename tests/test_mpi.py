@@ -177,7 +177,7 @@ def test_a_raising_rank_ends_every_rank_in_error_naming_it(tmp_path: Path) -> No
 
 
 def test_a_dead_rank_aborts_the_mpi_job(tmp_path: Path) -> None:
-    # The launcher ends the other ranks when one dies (documented in the README):
+    # The launcher ends the other ranks when one dies (documented in docs/cluster.md):
     # nothing is left waiting, and mpiexec reports the failure.
     proc, records = launch(2, "die", tmp_path, timeout=120)
     assert proc.returncode != 0
@@ -204,9 +204,10 @@ def test_cli_mpi_prints_the_one_process_counts_on_rank_0() -> None:
     assert json.loads(lines[0])["results"][0]["data"]["counts"] == one_counts
 
 
-def test_readme_mpi_example_runs_under_mpiexec(tmp_path: Path) -> None:
-    readme = (Path(__file__).parent.parent / "README.md").read_text()
-    block = readme.split("## Beyond one machine", 1)[1].split("```py\n", 1)[1].split("```", 1)[0]
+def test_docs_mpi_example_runs_under_mpiexec(tmp_path: Path) -> None:
+    page = (Path(__file__).parent.parent / "docs" / "cluster.md").read_text()
+    section = page.split("## One statevector over MPI", 1)[1]
+    block = section.split("```py\n", 1)[1].split("```", 1)[0]
     script = tmp_path / "script.py"
     script.write_text(block)
     proc = subprocess.run(
