@@ -13,13 +13,13 @@ import numpy as np
 import pytest
 from svsim.bench import BenchCheckError, main, run_suite
 from svsim.bench import circuits as C
-from svsim.bench.peers import SvsimPeer
-from svsim.bench.suite import (
+from svsim.bench.checks import (
     fidelity,
     mid_circuit_probabilities,
     numpy_apply,
     sample_check,
 )
+from svsim.bench.peers import SvsimPeer
 
 SMALL = {
     "threads": [1],

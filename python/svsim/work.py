@@ -25,9 +25,9 @@ import numpy as np
 
 from svsim import engine, stabilizer
 from svsim.circuit import Circuit
+from svsim.experiment import _RESERVED_KEYS
 from svsim.job import JobControl
 from svsim.result import (
-    _RESERVED_KEYS,
     ExperimentResult,
     Result,
     experiment_header,
