@@ -271,7 +271,7 @@ class BasicSimulator(qt.BackendBase):  # type: ignore[misc]
         :attr:`options` for this run (``shots``, ``memory``, ``seed_simulator``,
         ``initial_statevector``, ``use_clifford_optimization``, ``method``,
         ``precision``, ``max_parallel_threads``, ``fusion``, ``max_memory_mb``,
-        ``max_job_size``);
+        ``max_job_size``, ``shot_branching``);
         other names are warned about and ignored, as Qiskit's ``BasicSimulator``
         does.  Experiment ``i`` uses the seed ``seed_simulator + i`` (mod
         2**63), recorded in its result; with no seed one is drawn.
@@ -296,6 +296,7 @@ class BasicSimulator(qt.BackendBase):  # type: ignore[misc]
             max_memory_mb=options["max_memory_mb"],
             mpi=self._mpi,
             max_job_size=options["max_job_size"],
+            shot_branching=options["shot_branching"],
         )
         circuits = self._circuits(run_input)
         if type(self.executor).__module__.split(".")[0] == "distributed":

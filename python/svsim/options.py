@@ -4,7 +4,7 @@ The options are Qiskit ``BasicSimulator``'s run options (``shots``,
 ``memory``, ``initial_statevector``, ``seed_simulator``,
 ``use_clifford_optimization``, with Qiskit's defaults) and svsim's own
 settings (``method``, ``precision``, ``max_parallel_threads``, ``fusion``,
-``max_memory_mb``, ``max_job_size``).  The constructor, ``set_options`` and ``run()`` all check
+``max_memory_mb``, ``max_job_size``, ``shot_branching``).  The constructor, ``set_options`` and ``run()`` all check
 a value with :func:`check_option`, so a bad value is refused the same way
 wherever it is given, before any job exists.
 """
@@ -40,6 +40,7 @@ DEFAULTS: dict[str, Any] = {
     "fusion": True,
     "max_memory_mb": None,
     "max_job_size": None,
+    "shot_branching": True,
 }
 """Every option and its default; ``memory=True`` and the first five are Qiskit's."""
 
@@ -165,6 +166,7 @@ _CHECKS: dict[str, Callable[[Any], Any]] = {
     "fusion": _flag("fusion", SimulatorError),
     "max_memory_mb": _max_memory,
     "max_job_size": _max_job_size,
+    "shot_branching": _flag("shot_branching", SimulatorError),
 }
 
 

@@ -55,6 +55,7 @@ class Settings:
     max_memory_mb: float | None
     mpi: bool = False  # one state over the ranks of the MPI job (svsim.mpi)
     max_job_size: int | None = None  # circuits per task on a Dask cluster (None: chosen)
+    shot_branching: bool = True  # split the state at random mid-circuit outcomes (branching.h)
 
 
 @dataclass(frozen=True)
@@ -123,6 +124,7 @@ def run_job(spec: JobSpec, control: JobControl | None = None) -> Result:
                 control=run_control,
                 initial_statevector=spec.initial,
                 fusion=s.fusion,
+                **({} if s.mpi else {"shot_branching": s.shot_branching}),
             )
             if not s.mpi:
                 kept += engine.state_data_bytes(circuit, s.precision)
@@ -185,6 +187,11 @@ def experiment_metadata(output: engine.ExperimentOutput, settings: Settings) -> 
         "parallel_shots": 1,
         "parallel_state_update": int(output.threads),
         "max_memory_mb": settings.max_memory_mb,
+        "shot_branching": {
+            "enabled": settings.shot_branching,
+            "branches": output.branches,
+            "fell_back": output.branching_fell_back,
+        },
         **({"mpi": output.mpi} if output.mpi is not None else {}),
     }
 
