@@ -499,7 +499,9 @@ def test_trajectory_prefix_copy_only_where_it_fits(monkeypatch):
     fits = (2 * state + shot_data) / MiB
     results = []
     for limit in (fits, fits - 1 / MiB, fits - 0.5):
-        job = BasicSimulator(max_memory_mb=limit).run(qc, shots=shots, seed_simulator=5)
+        job = BasicSimulator(max_memory_mb=limit, shot_branching=False).run(
+            qc, shots=shots, seed_simulator=5
+        )
         result = job.result(WAIT)
         assert result.results[0].metadata["shot_method"] == "trajectory"
         results.append(result.get_counts())
@@ -509,11 +511,11 @@ def test_trajectory_prefix_copy_only_where_it_fits(monkeypatch):
     psi = np.zeros(1 << 16, dtype=np.complex128)
     psi[0] = 1.0
     flags.clear()
-    backend = BasicSimulator(max_memory_mb=fits + 0.5)
+    backend = BasicSimulator(max_memory_mb=fits + 0.5, shot_branching=False)
     backend.run(qc, shots=shots, initial_statevector=psi).result(WAIT)
     assert flags == [False]
     flags.clear()
-    backend = BasicSimulator(max_memory_mb=fits + 1)
+    backend = BasicSimulator(max_memory_mb=fits + 1, shot_branching=False)
     backend.run(qc, shots=shots, initial_statevector=psi).result(WAIT)
     assert flags == [True]
 

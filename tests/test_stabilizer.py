@@ -215,7 +215,7 @@ def test_mid_circuit_measure_and_reset_against_trajectories(seed):
     circuit = build(num_qubits, mid_circuit_ops(rng, num_qubits, num_clbits), num_clbits)
     ours = run_stabilizer(circuit, shots=20000, seed=seed)
     kernel = run_experiment(circuit, shots=20000, seed=seed)
-    assert kernel.method == "trajectory"
+    assert kernel.method == "branching"
     a = outcome_counts(ours.memory, 1 << num_clbits)
     b = outcome_counts(kernel.memory, 1 << num_clbits)
     assert two_sample_p(a, b) > P_MIN

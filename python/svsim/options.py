@@ -4,9 +4,9 @@ The options are Qiskit ``BasicSimulator``'s run options (``shots``,
 ``memory``, ``initial_statevector``, ``seed_simulator``,
 ``use_clifford_optimization``, with Qiskit's defaults) and svsim's own
 settings (``method``, ``precision``, ``max_parallel_threads``, ``fusion``,
-``max_memory_mb``, ``max_job_size``, ``shot_branching``).  The constructor, ``set_options`` and ``run()`` all check
-a value with :func:`check_option`, so a bad value is refused the same way
-wherever it is given, before any job exists.
+``max_memory_mb``, ``max_job_size``, ``shot_branching``).  The constructor,
+``set_options`` and ``run()`` all check a value with :func:`check_option`, so a
+bad value is refused the same way wherever it is given, before any job exists.
 """
 
 from __future__ import annotations

@@ -52,9 +52,8 @@ namespace svsim {
 // the circuit puts in a definite state still reads the other way with a
 // probability of a few eps^2 per gate after rounding.
 template <typename T>
-constexpr double kCertainBelow =
-    1e5 * static_cast<double>(std::numeric_limits<T>::epsilon()) *
-    static_cast<double>(std::numeric_limits<T>::epsilon());
+constexpr double kCertainBelow = 1e5 * static_cast<double>(std::numeric_limits<T>::epsilon()) *
+                                 static_cast<double>(std::numeric_limits<T>::epsilon());
 
 // The number of ones in n draws with P(1) = p: exact, n uniforms.
 inline std::uint64_t draw_binomial(Random& rng, std::uint64_t n, double p) {
@@ -189,7 +188,8 @@ bool Runner<T>::run_branching() {
   if (words > 0) {
     for (std::uint64_t k = shots - 1; k > 0; --k) {
       const std::uint64_t j = rng_.below(k + 1);
-      if (j != k) std::swap_ranges(memory + k * words, memory + (k + 1) * words, memory + j * words);
+      if (j != k)
+        std::swap_ranges(memory + k * words, memory + (k + 1) * words, memory + j * words);
     }
   }
   return true;
@@ -224,12 +224,13 @@ void Runner<T>::end_branch(std::size_t tail, std::uint64_t n,
   std::uint64_t* rows = out_.memory.data() + row * words;
   for (std::uint64_t s = 0; s < n; ++s) std::copy(clbits.begin(), clbits.end(), rows + s * words);
   if (measures.empty()) return;
-  const std::vector<index_t> samples = sample_indices(
-      *state_, n, rng_, par_,
-      [this] { return control_.cancel_requested.load(std::memory_order_relaxed); });
+  const std::vector<index_t> samples = sample_indices(*state_, n, rng_, par_, [this] {
+    return control_.cancel_requested.load(std::memory_order_relaxed);
+  });
   check_cancel();
   for (std::uint64_t s = 0; s < n; ++s) {
-    for (const auto& [qubit, clbit] : measures) set_clbit(rows + s * words, clbit, samples[s] >> qubit & 1);
+    for (const auto& [qubit, clbit] : measures)
+      set_clbit(rows + s * words, clbit, samples[s] >> qubit & 1);
   }
 }
 

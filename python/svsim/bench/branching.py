@@ -33,8 +33,6 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 import svsim
 from svsim.bench.clifford import cpu_name
 
@@ -88,7 +86,9 @@ def _load_average() -> str:
     return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
-def reset_table(folder: Path, shots: int, trajectory_shots: int, repeats: int, threads: int) -> list[str]:
+def reset_table(
+    folder: Path, shots: int, trajectory_shots: int, repeats: int, threads: int
+) -> list[str]:
     from qiskit import transpile
     from qiskit_aer import AerSimulator
 
@@ -130,7 +130,11 @@ def reset_table(folder: Path, shots: int, trajectory_shots: int, repeats: int, t
             ).result(),
             max(1, repeats // 2) if not options else repeats,
         )
-        extra = "" if aer_shots == shots else f" (x{shots // aer_shots} = {aer_time * shots / aer_shots:,.1f} s)"
+        extra = (
+            ""
+            if aer_shots == shots
+            else f" (x{shots // aer_shots} = {aer_time * shots / aer_shots:,.1f} s)"
+        )
         rows.append(
             f"| {label} | {aer_shots:,}{extra} | {aer_time:.3f} | {1e3 * aer_time / aer_shots:.4f} "
             f"| {result.results[0].metadata.get('method', '?')} | - "
@@ -166,9 +170,7 @@ def mid_circuit_table(folder: Path, shots: int, repeats: int, threads: int) -> l
             lambda c=compiled: aer.run(c, shots=shots, seed_simulator=11).result(), repeats
         )
         a, b = _plain(ours.get_counts()), _plain(theirs.get_counts())
-        other = _plain(
-            backend.run(circuit, shots=shots, seed_simulator=12).result().get_counts()
-        )
+        other = _plain(backend.run(circuit, shots=shots, seed_simulator=12).result().get_counts())
         meta = ours.results[0].metadata
         branches = meta["shot_branching"]["branches"] if meta["shot_method"] == "branching" else "-"
         rows.append(
@@ -190,11 +192,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--skip-reset", action="store_true", help="only the seven circuits")
     args = parser.parse_args(argv)
-    print(f"CPU: {cpu_name()}, {os.cpu_count()} cores, svsim {svsim.__version__}, "
-          f"{args.threads} thread(s), median of {args.repeats}")
+    print(
+        f"CPU: {cpu_name()}, {os.cpu_count()} cores, svsim {svsim.__version__}, "
+        f"{args.threads} thread(s), median of {args.repeats}"
+    )
     if not args.skip_reset:
         print(f"\n{RESET_CIRCUIT} (QASMBench), {args.shots:,} shots:\n")
-        print("\n".join(reset_table(args.qasm_dir, args.shots, args.trajectory_shots, args.repeats, args.threads)))
+        print(
+            "\n".join(
+                reset_table(
+                    args.qasm_dir, args.shots, args.trajectory_shots, args.repeats, args.threads
+                )
+            )
+        )
     print(f"\nMid-circuit QASMBench circuits, {args.shots:,} shots:\n")
     print("\n".join(mid_circuit_table(args.qasm_dir, args.shots, args.repeats, args.threads)))
     return 0
