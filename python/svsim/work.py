@@ -124,7 +124,7 @@ def run_job(spec: JobSpec, control: JobControl | None = None) -> Result:
                 control=run_control,
                 initial_statevector=spec.initial,
                 fusion=s.fusion,
-                **({} if s.mpi else {"shot_branching": s.shot_branching}),
+                shot_branching=s.shot_branching,
             )
             if not s.mpi:
                 kept += engine.state_data_bytes(circuit, s.precision)
