@@ -192,3 +192,20 @@ def test_backend_metadata_and_option():
     assert off.results[0].metadata["shot_branching"]["branches"] == 0
     with pytest.raises(SimulatorError, match="shot_branching must be True or False"):
         backend.run(mid, shots=10, shot_branching="yes")
+
+
+def test_qasmbench_square_root_makes_one_branch():
+    # The circuit of issue 20 (bench/qasmbench): its 65 resets act on qubits in
+    # a definite state, so the shots never split.
+    pytest.importorskip("qiskit", reason="reading OpenQASM needs the qiskit extra")
+    from pathlib import Path
+
+    from svsim.bench.branching import load, total_variation
+
+    folder = Path(__file__).resolve().parents[1] / "bench" / "qasmbench"
+    circuit, _ = load("square_root_n18", folder)
+    assert sum(i.name == "reset" for i in circuit.data) == 65
+    result = svsim.BasicSimulator(max_parallel_threads=1).run(circuit, shots=2000, seed_simulator=3)
+    meta = result.result(WAIT).results[0].metadata
+    assert meta["shot_method"] == "branching" and meta["shot_branching"]["branches"] == 1
+    assert total_variation({"0": 3, "1": 1}, {"0": 1, "1": 1}) == pytest.approx(0.25)
