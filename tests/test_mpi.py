@@ -57,7 +57,8 @@ def launch(
 
 
 def one_process(circuit: svsim.Circuit, precision: str, case: str) -> svsim.Result:
-    backend = svsim.BasicSimulator(precision=precision)
+    # MPI runs one trajectory per shot; so does this reference, for the same draws.
+    backend = svsim.BasicSimulator(precision=precision, shot_branching=False)
     shots = mpi_worker.SHOTS[case]
     return backend.run(circuit, shots=shots, seed_simulator=mpi_worker.SEED, memory=True).result()
 

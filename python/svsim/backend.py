@@ -275,7 +275,7 @@ class BasicSimulator(qt.BackendBase):  # type: ignore[misc]
         :attr:`options` for this run (``shots``, ``memory``, ``seed_simulator``,
         ``initial_statevector``, ``use_clifford_optimization``, ``method``,
         ``precision``, ``max_parallel_threads``, ``fusion``, ``max_memory_mb``,
-        ``max_job_size``, ``max_shot_size``);
+        ``max_job_size``, ``max_shot_size``, ``shot_branching``);
         other names are warned about and ignored, as Qiskit's ``BasicSimulator``
         does.  Experiment ``i`` uses the seed ``seed_simulator + i`` (mod
         2**63), recorded in its result; with no seed one is drawn.
@@ -301,6 +301,7 @@ class BasicSimulator(qt.BackendBase):  # type: ignore[misc]
             mpi=self._mpi,
             max_job_size=options["max_job_size"],
             max_shot_size=options["max_shot_size"],
+            shot_branching=options["shot_branching"],
         )
         circuits = self._circuits(run_input)
         shots, memory, initial = options["shots"], options["memory"], None

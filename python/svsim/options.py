@@ -4,10 +4,10 @@ The options are Qiskit ``BasicSimulator``'s run options (``shots``,
 ``memory``, ``initial_statevector``, ``seed_simulator``,
 ``use_clifford_optimization``, with Qiskit's defaults) and svsim's own
 settings (``method``, ``precision``, ``max_parallel_threads``, ``fusion``,
-``max_memory_mb``, ``max_job_size``, ``max_shot_size``).  The constructor,
-``set_options`` and ``run()`` all check a value with :func:`check_option`, so
-a bad value is refused the same way wherever it is given, before any job
-exists.
+``max_memory_mb``, ``max_job_size``, ``max_shot_size``, ``shot_branching``).  The
+constructor, ``set_options`` and ``run()`` all check a value with
+:func:`check_option`, so a bad value is refused the same way wherever it is
+given, before any job exists.
 """
 
 from __future__ import annotations
@@ -42,6 +42,7 @@ DEFAULTS: dict[str, Any] = {
     "max_memory_mb": None,
     "max_job_size": None,
     "max_shot_size": None,
+    "shot_branching": True,
 }
 """Every option and its default; ``memory=True`` and the first five are Qiskit's."""
 
@@ -174,6 +175,7 @@ _CHECKS: dict[str, Callable[[Any], Any]] = {
     "max_shot_size": _per_task(
         "max_shot_size", "shots of one circuit per Dask task; None: a circuit's shots are not split"
     ),
+    "shot_branching": _flag("shot_branching", SimulatorError),
 }
 
 

@@ -58,6 +58,7 @@ class Settings:
     mpi: bool = False  # one state over the ranks of the MPI job (svsim.mpi)
     max_job_size: int | None = None  # circuits per task on a Dask cluster (None: chosen)
     max_shot_size: int | None = None  # shots of a circuit per Dask task (None: not split)
+    shot_branching: bool = True  # split the state at random mid-circuit outcomes (branching.h)
 
 
 @dataclass(frozen=True)
@@ -149,6 +150,7 @@ def run_experiment_of(
         control=control,
         initial_statevector=initial,
         fusion=settings.fusion,
+        shot_branching=settings.shot_branching,
     )
 
 
@@ -214,6 +216,11 @@ def experiment_metadata(output: engine.ExperimentOutput, settings: Settings) -> 
         "parallel_shots": 1,
         "parallel_state_update": int(output.threads),
         "max_memory_mb": settings.max_memory_mb,
+        "shot_branching": {
+            "enabled": settings.shot_branching,
+            "branches": output.branches,
+            "fell_back": output.branching_fell_back,
+        },
         **({"mpi": output.mpi} if output.mpi is not None else {}),
     }
 

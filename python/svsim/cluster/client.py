@@ -193,7 +193,13 @@ class SplitFuture:
                         "job": tag,
                         "event": self.event_name,
                         "initial": spec.initial,
-                        "settings": (s.precision, s.threads, s.fusion, s.max_memory_mb),
+                        "settings": (
+                            s.precision,
+                            s.threads,
+                            s.fusion,
+                            s.max_memory_mb,
+                            s.shot_branching,
+                        ),
                         "experiments": experiments,
                     }
                 )

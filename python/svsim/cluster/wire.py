@@ -44,10 +44,11 @@ __all__ = [
     "svsim_version",
 ]
 
-WIRE_FORMAT = 2
+WIRE_FORMAT = 3
 """The version of the task payload, of the circuits' wire form and of a task's
 outputs; a worker refuses a payload of another format (or svsim version).
-2: shots per circuit (shot parts), no final statevector in the outputs."""
+2: shots per circuit (shot parts), no final statevector in the outputs.
+3: the settings carry ``shot_branching``."""
 
 
 def import_distributed() -> Any:

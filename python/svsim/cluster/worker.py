@@ -144,9 +144,13 @@ def _run_circuits(payload: dict[str, Any], watcher: _Watcher) -> list[dict[str, 
     ones' outputs leave of it.  A circuit's final state is dropped as soon as
     it has run: what is kept is its memory and saved values.
     """
-    precision, threads, fusion, max_memory_mb = payload["settings"]
+    precision, threads, fusion, max_memory_mb, shot_branching = payload["settings"]
     settings = Settings(
-        precision=precision, threads=threads, fusion=fusion, max_memory_mb=max_memory_mb
+        precision=precision,
+        threads=threads,
+        fusion=fusion,
+        max_memory_mb=max_memory_mb,
+        shot_branching=shot_branching,
     )
     total_mb = engine.default_max_memory_mb() if max_memory_mb is None else max_memory_mb
     outputs = []
