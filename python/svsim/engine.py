@@ -71,6 +71,8 @@ def statevectors_needed(circuit: Circuit) -> int:
     """How many full statevectors a run of ``circuit`` holds at once, at most:
     the state, one per statevector save that is not at the end, and none for
     the prefix copy (that one is optional and counted by the caller)."""
+    if not circuit.save_labels:  # most circuits: no scan of their instructions
+        return 1
     saves = [i for i in circuit.data if i.name == "save_statevector"]
     return 1 + len(saves)
 
@@ -80,6 +82,8 @@ def probabilities_bytes(circuit: Circuit) -> int:
     each save and, when a measurement, reset or condition comes before a save
     (so shots may each run it, adding their share), the largest once more for
     the share being computed."""
+    if not circuit.save_labels:
+        return 0
     sizes = []
     per_shot = False
     random_before = False
