@@ -56,7 +56,7 @@ __all__ = [
 
 FIDELITY_TOL = 1e-6
 ITEMSIZE = {"double": 16, "single": 8}
-DEFAULT_PEERS = ("svsim", "aer", "qulacs", "qsim", "basic")
+DEFAULT_PEERS = ("svsim", "aer", "qulacs", "qsim", "lightning", "qibojit", "basic")
 SECTIONS = ("family", "micro", "shots", "mid", "batch")
 # How a worker shares its time among the sections when there is a budget.
 SECTION_WEIGHTS = {"family": 0.5, "micro": 0.25, "shots": 0.15, "mid": 0.05, "batch": 0.05}
@@ -1203,12 +1203,14 @@ def _json_default(value: Any) -> Any:
 
 # ---------------------------------------------------------------- reports
 
-_ORDER = ["svsim", "aer", "qulacs", "qsim", "basic"]
+_ORDER = ["svsim", "aer", "qulacs", "qsim", "lightning", "qibojit", "basic"]
 _LABELS = {
     "svsim": "svsim",
     "aer": "Aer",
     "qulacs": "qulacs",
     "qsim": "qsim",
+    "lightning": "Lightning",
+    "qibojit": "qibojit",
     "basic": "BasicSim",
 }
 
