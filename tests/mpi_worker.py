@@ -16,11 +16,13 @@ from pathlib import Path
 import numpy as np
 import svsim
 from reference import random_circuit
+from svsim.families import random_layers
 
 SHOTS = {
     "random": 2000,
     "relabel": 2000,
     "midcircuit": 100,
+    "layers": 2000,
 }  # one trajectory per shot: a few agreements each
 SEED = 1234
 
@@ -75,7 +77,22 @@ def relabel_case(num_qubits: int, seed: int) -> svsim.Circuit:
     return qc
 
 
-CASES = {"random": random_case, "midcircuit": midcircuit_case, "relabel": relabel_case}
+def layers_case(num_qubits: int, seed: int) -> svsim.Circuit:
+    """The bench's random family: every layer puts a dense gate on every qubit,
+    the global ones included."""
+    qc = random_layers(num_qubits, depth=6, seed=seed)
+    qc.save_probabilities(qubits=[num_qubits - 1, 0], label="probabilities")
+    qc.save_statevector()
+    qc.measure_all()
+    return qc
+
+
+CASES = {
+    "random": random_case,
+    "midcircuit": midcircuit_case,
+    "relabel": relabel_case,
+    "layers": layers_case,
+}
 
 
 def long_case(num_qubits: int) -> svsim.Circuit:

@@ -290,7 +290,7 @@ def test_metadata_records_the_sampling_method_and_settings():
     terminal, trajectory = (r.metadata for r in result.results)
     assert terminal["method"] == trajectory["method"] == "statevector"
     assert terminal["shot_method"] == "sampling" and terminal["measure_sampling"] is True
-    assert trajectory["shot_method"] == "trajectory" and trajectory["measure_sampling"] is False
+    assert trajectory["shot_method"] == "branching" and trajectory["measure_sampling"] is False
     for meta in (terminal, trajectory):
         assert meta["threads"] == 1 and meta["precision"] == "double"
         assert meta["fusion"]["enabled"] is True

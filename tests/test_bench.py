@@ -15,13 +15,13 @@ import pytest
 from reference import reference_statevector
 from svsim.bench import BenchCheckError, main, run_suite
 from svsim.bench import circuits as C
-from svsim.bench.peers import PEERS, SvsimPeer, make_peer
-from svsim.bench.suite import (
+from svsim.bench.checks import (
     fidelity,
     mid_circuit_probabilities,
     numpy_apply,
     sample_check,
 )
+from svsim.bench.peers import PEERS, SvsimPeer, make_peer
 
 SMALL = {
     "threads": [1],

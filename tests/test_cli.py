@@ -23,8 +23,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 import svsim
-from svsim import cli, families
+from svsim import families
 from svsim.cli import main
+from svsim.cli import run as cli_run
+from svsim.cli.bench import _bench_table
+from svsim.cli.common import _format_seconds
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -383,7 +386,7 @@ def test_keyboard_interrupt_cancels_the_job(monkeypatch, capsys):
         raise KeyboardInterrupt
 
     monkeypatch.setattr(svsim.BasicSimulator, "run", run_and_keep)
-    monkeypatch.setattr(cli, "_follow", interrupted)
+    monkeypatch.setattr(cli_run, "_follow", interrupted)
     assert main(["run", "random", "-n", "20", "-d", "200", "--seed", "1"]) == 130
     err = capsys.readouterr().err
     assert jobs[0].in_final_state()
@@ -476,7 +479,7 @@ def test_bench_quick(monkeypatch, tmp_path, capsys):
     assert table[0].split()[:5] == ["circuit", "n", "precision", "thr", "svsim"]
     for (family, n), median in medians.items():
         row = next(line for line in table if line.split()[:2] == [family, str(n)])
-        assert cli._format_seconds(median) in row
+        assert _format_seconds(median) in row
     plots = list((out_dir / "plots").glob("*.png"))
     assert plots and all(p.read_bytes().startswith(PNG_SIGNATURE) for p in plots)
     assert "results.json" in captured.err
@@ -492,7 +495,7 @@ def test_bench_table_ratios():
             {**record, "section": "micro", "family": "h@q0", "sim": "svsim", "median_s": 1.0},
         ]
     }
-    table = cli._bench_table(results)
+    table = _bench_table(results)
     assert table[0].split() == [
         "circuit",
         "n",

@@ -285,8 +285,8 @@ def test_trajectories_same_seed_same_samples_at_one_and_two_threads():
     for q in range(15):
         circuit.ry(0.3 * q, q)
     circuit.measure(1, 1)
-    one = run_experiment(circuit, shots=50, seed=9, threads=1)
-    two = run_experiment(circuit, shots=50, seed=9, threads=2)
+    one = run_experiment(circuit, shots=50, seed=9, threads=1, shot_branching=False)
+    two = run_experiment(circuit, shots=50, seed=9, threads=2, shot_branching=False)
     assert one.method == "trajectory"
     np.testing.assert_array_equal(one.memory, two.memory)
 
@@ -296,7 +296,7 @@ def test_mid_circuit_measurement_and_condition():
     # clbits always agree.
     circuit = svsim.Circuit(2, 2).h(0).measure(0, 0).x(1, condition=(0, 1)).measure(1, 1)
     out = run_experiment(circuit, shots=2000, seed=4)
-    assert out.method == "trajectory"
+    assert out.method == "branching"
     values = outcomes(out.memory)
     assert set(np.unique(values)) == {0, 3}
     stat, dof = chi_square(np.bincount(values, minlength=4), np.array([0.5, 0, 0, 0.5]))
@@ -557,7 +557,7 @@ def test_each_trajectory_reaches_its_qubits_again(keep_prefix):
     shots = 3
     limit = memory_needed(circuit, "double", shots) / (1 << 20)
     limit += state_bytes(n, "double") / (1 << 20) * (1.5 if keep_prefix else 0.5)
-    out = run_experiment(circuit, shots=shots, seed=1, max_memory_mb=limit)
+    out = run_experiment(circuit, shots=shots, seed=1, max_memory_mb=limit, shot_branching=False)
     assert out.method == "trajectory"
     assert (out.memory == 0).all()
     np.testing.assert_allclose(

@@ -499,7 +499,9 @@ def test_trajectory_prefix_copy_only_where_it_fits(monkeypatch):
     fits = (2 * state + shot_data) / MiB
     results = []
     for limit in (fits, fits - 1 / MiB, fits - 0.5):
-        job = BasicSimulator(max_memory_mb=limit).run(qc, shots=shots, seed_simulator=5)
+        job = BasicSimulator(max_memory_mb=limit, shot_branching=False).run(
+            qc, shots=shots, seed_simulator=5
+        )
         result = job.result(WAIT)
         assert result.results[0].metadata["shot_method"] == "trajectory"
         results.append(result.get_counts())
@@ -509,21 +511,26 @@ def test_trajectory_prefix_copy_only_where_it_fits(monkeypatch):
     psi = np.zeros(1 << 16, dtype=np.complex128)
     psi[0] = 1.0
     flags.clear()
-    backend = BasicSimulator(max_memory_mb=fits + 0.5)
+    backend = BasicSimulator(max_memory_mb=fits + 0.5, shot_branching=False)
     backend.run(qc, shots=shots, initial_statevector=psi).result(WAIT)
     assert flags == [False]
     flags.clear()
-    backend = BasicSimulator(max_memory_mb=fits + 1)
+    backend = BasicSimulator(max_memory_mb=fits + 1, shot_branching=False)
     backend.run(qc, shots=shots, initial_statevector=psi).result(WAIT)
     assert flags == [True]
 
 
 @pytest.mark.skipif(not os.path.exists("/proc/self/clear_refs"), reason="needs Linux /proc")
-@pytest.mark.parametrize(("limit_mb", "copy"), [(100, False), (200, True)])
-def test_trajectory_peak_memory_follows_the_limit(limit_mb, copy):
+@pytest.mark.parametrize(
+    ("limit_mb", "branching", "states"),
+    [(100, False, 1), (200, False, 2), (100, True, 1), (200, True, 2)],
+)
+def test_trajectory_peak_memory_follows_the_limit(limit_mb, branching, states):
     """Measured in a fresh process (peak RSS reset just before the job): a 22-qubit
-    (64 MiB) trajectory circuit peaks at one state under a 100 MiB limit, and at
-    two (the prefix copy) under 200 MiB."""
+    (64 MiB) mid-circuit circuit peaks at one state under a 100 MiB limit, and at
+    two under 200 MiB: per-shot trajectories keep the prefix copy, branching two
+    branches (under 100 MiB it falls back to trajectories instead of a second state)."""
+    shots = 40 if branching else 3  # 40: the random measurement surely splits
     code = f"""
         import svsim
 
@@ -533,18 +540,23 @@ def test_trajectory_peak_memory_follows_the_limit(limit_mb, copy):
                     return int(line.split()[1]) // 1024
 
         qc = svsim.Circuit(22, 1).h(range(22)).measure(0, 0).x(1, condition=(0, 1))
-        backend = svsim.BasicSimulator(max_memory_mb={limit_mb}, max_parallel_threads=1)
+        backend = svsim.BasicSimulator(
+            max_memory_mb={limit_mb}, max_parallel_threads=1, shot_branching={branching}
+        )
         backend.run(svsim.Circuit(2).h(0), shots=1).result()
         open("/proc/self/clear_refs", "w").write("5")  # reset the peak (VmHWM)
         base = status("VmRSS:")
-        counts = backend.run(qc, shots=3, seed_simulator=1).result(60).get_counts()
-        print(status("VmHWM:") - base, sum(counts.values()))
+        result = backend.run(qc, shots={shots}, seed_simulator=1).result(60)
+        meta = result.results[0].metadata
+        print(status("VmHWM:") - base, sum(result.get_counts().values()), meta["shot_method"])
     """
     proc, _ = run_python(code)
     assert proc.returncode == 0, proc.stderr
-    grew_mib, shots = (int(x) for x in proc.stdout.split())
-    assert shots == 3
-    if copy:
+    grew, counted, method = proc.stdout.split()
+    grew_mib = int(grew)
+    assert int(counted) == shots
+    assert method == ("branching" if branching and states == 2 else "trajectory")
+    if states == 2:
         assert 120 <= grew_mib < 170, grew_mib
     else:
         assert 60 <= grew_mib < 100, grew_mib

@@ -17,6 +17,7 @@ import pytest
 
 stim = pytest.importorskip("stim", reason="needs Stim: pip install '.[stabilizer]'")
 
+from stats import binom_p, chi2_sf, gof_p, two_sample_p  # noqa: E402
 from svsim import _core  # noqa: E402
 from svsim.bench.clifford import apply_ops  # noqa: E402
 from svsim.circuit import Circuit  # noqa: E402
@@ -45,79 +46,6 @@ DOUBLE = [g for g in GATE_NAMES if g not in SINGLE]
 from svsim.bench.clifford import Op  # noqa: E402
 
 # ---------------------------------------------------------------- statistics
-
-
-def _gamma_q(a: float, x: float) -> float:
-    """The regularised upper incomplete gamma function Q(a, x)."""
-    if x <= 0:
-        return 1.0
-    log_front = a * math.log(x) - x - math.lgamma(a)
-    if x < a + 1:  # series for P(a, x)
-        term = total = 1.0 / a
-        k = a
-        while abs(term) > abs(total) * 1e-15:
-            k += 1
-            term *= x / k
-            total += term
-        return max(0.0, 1.0 - total * math.exp(log_front))
-    tiny = 1e-300  # continued fraction for Q(a, x), modified Lentz
-    b = x + 1 - a
-    c = 1 / tiny
-    d = 1 / b
-    h = d
-    for i in range(1, 10_000):
-        an = -i * (i - a)
-        b += 2
-        d = an * d + b
-        d = tiny if abs(d) < tiny else d
-        c = b + an / c
-        c = tiny if abs(c) < tiny else c
-        d = 1 / d
-        h *= d * c
-        if abs(d * c - 1) < 1e-15:
-            break
-    return math.exp(log_front) * h
-
-
-def chi2_sf(stat: float, dof: int) -> float:
-    return _gamma_q(dof / 2, stat / 2) if dof > 0 else 1.0
-
-
-def binom_p(k: int, n: int, p: float = 0.5) -> float:
-    """Two-sided binomial test: exact (the probability of an outcome no likelier
-    than k) up to 20000 trials, the normal approximation with continuity
-    correction above, where it is far more accurate than p = 1e-4 needs."""
-    if n > 20_000:
-        z = max(0.0, abs(k - n * p) - 0.5) / math.sqrt(n * p * (1 - p))
-        return math.erfc(z / math.sqrt(2))
-    logs = [
-        math.lgamma(n + 1)
-        - math.lgamma(i + 1)
-        - math.lgamma(n - i + 1)
-        + i * math.log(p)
-        + (n - i) * math.log1p(-p)
-        for i in range(n + 1)
-    ]
-    cut = logs[k] + 1e-7
-    return min(1.0, sum(math.exp(v) for v in logs if v <= cut))
-
-
-def gof_p(counts: np.ndarray, probs: np.ndarray) -> float:
-    """Chi-square goodness of fit; an outcome of probability 0 must never appear."""
-    support = probs > 1e-12
-    assert counts[~support].sum() == 0, "an outcome of probability zero was sampled"
-    expected = probs[support] * counts.sum()
-    stat = float(((counts[support] - expected) ** 2 / expected).sum())
-    return chi2_sf(stat, int(support.sum()) - 1)
-
-
-def two_sample_p(a: np.ndarray, b: np.ndarray) -> float:
-    """Chi-square test that two count vectors come from one distribution."""
-    keep = (a + b) > 0
-    table = np.array([a[keep], b[keep]], dtype=float)
-    expected = table.sum(axis=1, keepdims=True) * table.sum(axis=0) / table.sum()
-    stat = float(((table - expected) ** 2 / expected).sum())
-    return chi2_sf(stat, int(keep.sum()) - 1)
 
 
 def test_statistics_helpers_match_known_values():
@@ -287,7 +215,7 @@ def test_mid_circuit_measure_and_reset_against_trajectories(seed):
     circuit = build(num_qubits, mid_circuit_ops(rng, num_qubits, num_clbits), num_clbits)
     ours = run_stabilizer(circuit, shots=20000, seed=seed)
     kernel = run_experiment(circuit, shots=20000, seed=seed)
-    assert kernel.method == "trajectory"
+    assert kernel.method == "branching"
     a = outcome_counts(ours.memory, 1 << num_clbits)
     b = outcome_counts(kernel.memory, 1 << num_clbits)
     assert two_sample_p(a, b) > P_MIN

@@ -61,8 +61,8 @@ def ghz_circuit(n: int) -> svsim.Circuit:
 
 
 def feedback_circuit(n: int, value: int) -> svsim.Circuit:
-    """Measures qubit 0 mid-circuit and flips qubit 1 when it read 1: one
-    trajectory per shot, and still one outcome."""
+    """Measures qubit 0 mid-circuit and flips qubit 1 when it read 1: certain
+    outcomes, so one branch, and one outcome."""
     qc = svsim.Circuit(n, 1, name=f"feedback{n}-{value}")
     for q in range(n):
         if value >> q & 1:
@@ -129,11 +129,12 @@ def plan_job(k: int, rng: random.Random) -> Planned:
     if kind == 2:
         value = rng.randrange(1 << n)
         key = feedback_key(n, value)
-        shots = min(shots, 20)  # one trajectory per shot
+        shots = min(shots, 20)  # one branch (one trajectory per shot without branching)
 
         def check(result: svsim.Result) -> None:
             assert result.get_counts() == {key: shots}
-            assert result.results[0].metadata["shot_method"] == "trajectory"
+            method = result.results[0].metadata["shot_method"]
+            assert method == ("branching" if shots > 1 else "trajectory")  # 1 shot: 1 trajectory
 
         return Planned([feedback_circuit(n, value)], shots, memory, check)
     values = [rng.randrange(1 << n) for _ in range(3)]

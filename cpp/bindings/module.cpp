@@ -66,6 +66,8 @@ ResultDict run_typed(const svsim::ProgramArrays& arrays, const svsim::RunOptions
   }
   ResultDict result;
   result["method"] = out.method;
+  result["branches"] = out.branches;
+  result["branching_fell_back"] = out.branching_fell_back;
   result["ops_run"] = out.ops_run;
   auto memory = std::make_shared<std::vector<std::uint64_t>>(std::move(out.memory));
   result["memory"] = zero_copy_array(
@@ -99,7 +101,8 @@ ResultDict run(const CArray<std::int64_t>& ops, const CArray<std::int32_t>& qubi
                std::uint64_t shots, std::uint64_t seed, const std::string& precision, int threads,
                std::uint64_t parallel_threshold, bool fusion, unsigned fusion_min_qubits,
                unsigned max_fused_qubits, bool allow_prefix_copy, svsim::RunControl& control,
-               const std::optional<CArray<std::complex<double>>>& initial_state) {
+               const std::optional<CArray<std::complex<double>>>& initial_state,
+               bool shot_branching, std::uint64_t max_branch_states) {
   if (ops.ndim() != 2 || ops.shape(1) != svsim::field::count) {
     throw std::invalid_argument("ops must have shape (n, 8)");
   }
@@ -116,6 +119,8 @@ ResultDict run(const CArray<std::int64_t>& ops, const CArray<std::int32_t>& qubi
   options.parallelism.threads = threads > 0 ? threads : svsim::hardware_threads();
   options.parallelism.min_items = parallel_threshold;
   options.allow_prefix_copy = allow_prefix_copy;
+  options.shot_branching = shot_branching;
+  options.max_branch_states = max_branch_states;
   options.fusion.enabled = fusion;
   options.fusion.min_qubits = fusion_min_qubits;
   if (max_fused_qubits < 1 || max_fused_qubits > 5) {
@@ -171,7 +176,10 @@ PYBIND11_MODULE(_core, m) {
         py::arg("threads"), py::arg("parallel_threshold"), py::arg("fusion"),
         py::arg("fusion_min_qubits"), py::arg("max_fused_qubits"), py::arg("allow_prefix_copy"),
         py::arg("control"), py::arg("initial_state") = py::none(),
-        "Run one encoded circuit; the GIL is released while the kernel works.");
+        py::arg("shot_branching") = false, py::arg("max_branch_states") = 64,
+        "Run one encoded circuit; the GIL is released while the kernel works.  With\n"
+        "shot_branching, mid-circuit measurements split the state (at most\n"
+        "max_branch_states states at once) instead of running a trajectory per shot.");
 
   m.def("build_info", [] {
     ResultDict info;

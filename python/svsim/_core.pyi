@@ -76,7 +76,9 @@ class Chunk:
         ...
 def build_info() -> dict[str, typing.Any]:
     ...
-def run(ops: typing.Annotated[numpy.typing.ArrayLike, numpy.int64], qubits: typing.Annotated[numpy.typing.ArrayLike, numpy.int32], values: typing.Annotated[numpy.typing.ArrayLike, numpy.complex128], num_qubits: typing.SupportsInt | typing.SupportsIndex, num_clbits: typing.SupportsInt | typing.SupportsIndex, shots: typing.SupportsInt | typing.SupportsIndex, seed: typing.SupportsInt | typing.SupportsIndex, precision: str, threads: typing.SupportsInt | typing.SupportsIndex, parallel_threshold: typing.SupportsInt | typing.SupportsIndex, fusion: bool, fusion_min_qubits: typing.SupportsInt | typing.SupportsIndex, max_fused_qubits: typing.SupportsInt | typing.SupportsIndex, allow_prefix_copy: bool, control: RunControl, initial_state: typing.Annotated[numpy.typing.ArrayLike, numpy.complex128] | None = None) -> dict[str, typing.Any]:
+def run(ops: typing.Annotated[numpy.typing.ArrayLike, numpy.int64], qubits: typing.Annotated[numpy.typing.ArrayLike, numpy.int32], values: typing.Annotated[numpy.typing.ArrayLike, numpy.complex128], num_qubits: typing.SupportsInt | typing.SupportsIndex, num_clbits: typing.SupportsInt | typing.SupportsIndex, shots: typing.SupportsInt | typing.SupportsIndex, seed: typing.SupportsInt | typing.SupportsIndex, precision: str, threads: typing.SupportsInt | typing.SupportsIndex, parallel_threshold: typing.SupportsInt | typing.SupportsIndex, fusion: bool, fusion_min_qubits: typing.SupportsInt | typing.SupportsIndex, max_fused_qubits: typing.SupportsInt | typing.SupportsIndex, allow_prefix_copy: bool, control: RunControl, initial_state: typing.Annotated[numpy.typing.ArrayLike, numpy.complex128] | None = None, shot_branching: bool = False, max_branch_states: typing.SupportsInt | typing.SupportsIndex = 64) -> dict[str, typing.Any]:
     """
-    Run one encoded circuit; the GIL is released while the kernel works.
+    Run one encoded circuit; the GIL is released while the kernel works.  With
+    shot_branching, mid-circuit measurements split the state (at most
+    max_branch_states states at once) instead of running a trajectory per shot.
     """

@@ -75,7 +75,9 @@ class BasicSimulator(qt.BackendBase):  # type: ignore[misc]
             thread (a daemon thread), so jobs queue and run one at a time.  Thread
             pools run jobs in this process (cancel mid-run, progress); a Dask
             client gets the job split into tasks of at most ``max_job_size``
-            circuits (see :mod:`svsim.cluster`); other executors get a
+            circuits (see :mod:`svsim.cluster`); its results carry no final
+            statevector (a circuit that wants one saves it with
+            ``save_statevector``, as Aer asks); other executors get a
             picklable task (see :mod:`svsim.job`).
         max_memory_mb: the most memory a job's statevectors may take; by default
             80% of the memory available when the job is checked and again when it runs.
@@ -85,7 +87,9 @@ class BasicSimulator(qt.BackendBase):  # type: ignore[misc]
             ``memory``, ``seed_simulator``, ``initial_statevector``,
             ``use_clifford_optimization``; svsim's: ``method``, and
             ``max_job_size``: the most circuits in one Dask task, None to let
-            :func:`svsim.cluster.default_max_job_size` choose).
+            :func:`svsim.cluster.default_max_job_size` choose; ``max_shot_size``:
+            on a Dask client, the most shots of one circuit in one task, None not
+            to split shots (see :mod:`svsim.cluster.parts`)).
 
     Every option (the first four arguments above too) is in :attr:`options`,
     can be changed with :meth:`set_options` and overridden for one run by
@@ -271,7 +275,7 @@ class BasicSimulator(qt.BackendBase):  # type: ignore[misc]
         :attr:`options` for this run (``shots``, ``memory``, ``seed_simulator``,
         ``initial_statevector``, ``use_clifford_optimization``, ``method``,
         ``precision``, ``max_parallel_threads``, ``fusion``, ``max_memory_mb``,
-        ``max_job_size``);
+        ``max_job_size``, ``max_shot_size``, ``shot_branching``);
         other names are warned about and ignored, as Qiskit's ``BasicSimulator``
         does.  Experiment ``i`` uses the seed ``seed_simulator + i`` (mod
         2**63), recorded in its result; with no seed one is drawn.
@@ -296,14 +300,12 @@ class BasicSimulator(qt.BackendBase):  # type: ignore[misc]
             max_memory_mb=options["max_memory_mb"],
             mpi=self._mpi,
             max_job_size=options["max_job_size"],
+            max_shot_size=options["max_shot_size"],
+            shot_branching=options["shot_branching"],
         )
         circuits = self._circuits(run_input)
-        if type(self.executor).__module__.split(".")[0] == "distributed":
-            from svsim import cluster  # late: only with Dask
-
-            if cluster.is_dask_client(self.executor):
-                cluster.check_client(self.executor)  # before anything is sent
         shots, memory, initial = options["shots"], options["memory"], None
+        self._check_executor(circuits, shots, settings.max_shot_size)
         seed = options["seed_simulator"]
         if seed is None:
             seed = secrets.randbits(63)
@@ -367,6 +369,28 @@ class BasicSimulator(qt.BackendBase):  # type: ignore[misc]
         )
         job.submit()
         return job
+
+    def _check_executor(
+        self, circuits: list[Circuit], shots: int, max_shot_size: int | None
+    ) -> None:
+        """Refuse, before anything is sent, a run the executor cannot take: a closed
+        Dask client, shots split where they cannot be merged exactly, or
+        ``max_shot_size`` on an executor that is not a Dask client."""
+        dask = type(self.executor).__module__.split(".")[0] == "distributed"
+        if dask:
+            from svsim import cluster  # late: only with Dask
+
+            dask = cluster.is_dask_client(self.executor)
+        if not dask:
+            if max_shot_size is not None:
+                raise SimulatorError(
+                    f"max_shot_size={max_shot_size} splits a circuit's shots over Dask tasks; "
+                    "it needs BasicSimulator(executor=distributed.Client(...)), or "
+                    "max_shot_size=None here"
+                )
+            return
+        cluster.check_client(self.executor)
+        cluster.check_shot_split(circuits, shots, max_shot_size)
 
     def _run_options(self, run_options: dict[str, Any]) -> dict[str, Any]:
         """The backend's options with this run's overrides, each checked."""

@@ -1,4 +1,8 @@
-"""The circuit builder: ``Circuit`` and its instructions, and their encoding.
+"""The circuit builder: :class:`Circuit`, its argument checks, the instructions
+beyond the named gates (``unitary``, measurement, reset, barrier, saves) and
+its encoding.  The named gate methods (``h``, ``cx``, ``mcp``...) are in
+:mod:`svsim.circuit_gates`; the :class:`Instruction` and :class:`Program`
+records in :mod:`svsim.program`.
 
 A :class:`Circuit` is a list of :class:`Instruction` records.  Every method
 that adds one checks its arguments first and raises :class:`CircuitError`,
@@ -19,22 +23,18 @@ import math
 import numbers
 from collections import Counter
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from typing import Any, TypeGuard
 
 import numpy as np
 
 from svsim import _ops
+from svsim.circuit_gates import ConditionArg, GateMethods, QubitArg
 from svsim.exceptions import CircuitError
 from svsim.gates import GATES
+from svsim.program import Instruction, Program
 
 __all__ = ["Circuit", "Instruction", "Program"]
 
-QubitArg = int | Sequence[int]
-"""One qubit index, or a sequence of them to apply a gate to each (broadcast)."""
-
-ConditionArg = tuple[int | str, int]
-"""``(clbit_index, 0 or 1)`` or ``(register_name, value)``."""
 
 _UNITARY_ATOL = 1e-8
 _MAX_CONDITION_BITS = 63  # the value must fit ops[:, COND_VALUE] (int64)
@@ -45,66 +45,6 @@ _SAVE_KINDS = {
     "save_expectation_value": "expectation_value",
 }
 _name_counter = itertools.count()
-
-
-@dataclass(frozen=True, eq=False)
-class Instruction:
-    """One instruction of a circuit.
-
-    ``qubits`` are in the order of the method's arguments (controls, then
-    targets).  ``condition`` is ``(clbits, value)`` with the condition's clbit
-    indices resolved (a register becomes its bits, bit 0 first) and bit ``j``
-    of ``value`` compared with ``clbits[j]``.  ``matrix`` is set for
-    ``unitary`` only.  ``label`` is the save label for save instructions and
-    the optional user label of ``unitary``.  ``save_expectation_value`` keeps
-    its Pauli string as ``params[0]``.
-    """
-
-    name: str
-    qubits: tuple[int, ...] = ()
-    clbits: tuple[int, ...] = ()
-    params: tuple[Any, ...] = ()
-    condition: tuple[tuple[int, ...], int] | None = None
-    matrix: np.ndarray | None = None
-    label: str | None = None
-
-    def _key(self) -> tuple[Any, ...]:
-        return (self.name, self.qubits, self.clbits, self.params, self.condition, self.label)
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, Instruction):
-            return NotImplemented
-        if self._key() != other._key():
-            return False
-        if self.matrix is None or other.matrix is None:
-            return self.matrix is other.matrix
-        return bool(np.array_equal(self.matrix, other.matrix))
-
-    def __hash__(self) -> int:
-        return hash(self._key())
-
-
-@dataclass(frozen=True, eq=False)
-class Program:
-    """A circuit encoded for the kernel (see :mod:`svsim._ops`).
-
-    ``ops`` is int64 of shape (n_ops, OP_FIELDS), ``qubits`` int32 and
-    ``values`` complex128, all C-contiguous.  ``save_labels[i]`` and
-    ``save_kinds[i]`` (``"statevector"``, ``"probabilities"`` or
-    ``"expectation_value"``) describe the save op whose SLOT is ``i``.
-    """
-
-    ops: np.ndarray
-    qubits: np.ndarray
-    values: np.ndarray
-    num_qubits: int
-    num_clbits: int
-    save_labels: tuple[str, ...]
-    save_kinds: tuple[str, ...]
-
-    @property
-    def num_ops(self) -> int:
-        return int(self.ops.shape[0])
 
 
 # --------------------------------------------------------------------------
@@ -159,7 +99,7 @@ def _label(label: object, what: str) -> str:
     return label
 
 
-class Circuit:
+class Circuit(GateMethods):
     """A quantum circuit on ``num_qubits`` qubits, built by chained method calls.
 
     ``num_clbits > 0`` creates a classical register named ``"c"`` of that
@@ -446,285 +386,6 @@ class Circuit:
         cond = self._condition(condition)
         self._data.append(Instruction(name, qubits, (), values, cond))
         return self
-
-    def id(self, qubit: QubitArg, *, condition: ConditionArg | None = None) -> Circuit:
-        """Identity."""
-        return self._gate("id", (), (qubit,), condition)
-
-    def x(self, qubit: QubitArg, *, condition: ConditionArg | None = None) -> Circuit:
-        """Pauli X."""
-        return self._gate("x", (), (qubit,), condition)
-
-    def y(self, qubit: QubitArg, *, condition: ConditionArg | None = None) -> Circuit:
-        """Pauli Y."""
-        return self._gate("y", (), (qubit,), condition)
-
-    def z(self, qubit: QubitArg, *, condition: ConditionArg | None = None) -> Circuit:
-        """Pauli Z."""
-        return self._gate("z", (), (qubit,), condition)
-
-    def h(self, qubit: QubitArg, *, condition: ConditionArg | None = None) -> Circuit:
-        """Hadamard."""
-        return self._gate("h", (), (qubit,), condition)
-
-    def s(self, qubit: QubitArg, *, condition: ConditionArg | None = None) -> Circuit:
-        """S = diag(1, i)."""
-        return self._gate("s", (), (qubit,), condition)
-
-    def sdg(self, qubit: QubitArg, *, condition: ConditionArg | None = None) -> Circuit:
-        """S dagger = diag(1, -i)."""
-        return self._gate("sdg", (), (qubit,), condition)
-
-    def t(self, qubit: QubitArg, *, condition: ConditionArg | None = None) -> Circuit:
-        """T = diag(1, exp(i pi/4))."""
-        return self._gate("t", (), (qubit,), condition)
-
-    def tdg(self, qubit: QubitArg, *, condition: ConditionArg | None = None) -> Circuit:
-        """T dagger = diag(1, exp(-i pi/4))."""
-        return self._gate("tdg", (), (qubit,), condition)
-
-    def sx(self, qubit: QubitArg, *, condition: ConditionArg | None = None) -> Circuit:
-        """Square root of X."""
-        return self._gate("sx", (), (qubit,), condition)
-
-    def sxdg(self, qubit: QubitArg, *, condition: ConditionArg | None = None) -> Circuit:
-        """Inverse square root of X."""
-        return self._gate("sxdg", (), (qubit,), condition)
-
-    def rx(
-        self, theta: float, qubit: QubitArg, *, condition: ConditionArg | None = None
-    ) -> Circuit:
-        """exp(-i theta X / 2)."""
-        return self._gate("rx", (theta,), (qubit,), condition)
-
-    def ry(
-        self, theta: float, qubit: QubitArg, *, condition: ConditionArg | None = None
-    ) -> Circuit:
-        """exp(-i theta Y / 2)."""
-        return self._gate("ry", (theta,), (qubit,), condition)
-
-    def rz(self, phi: float, qubit: QubitArg, *, condition: ConditionArg | None = None) -> Circuit:
-        """exp(-i phi Z / 2)."""
-        return self._gate("rz", (phi,), (qubit,), condition)
-
-    def p(self, theta: float, qubit: QubitArg, *, condition: ConditionArg | None = None) -> Circuit:
-        """Phase gate diag(1, exp(i theta))."""
-        return self._gate("p", (theta,), (qubit,), condition)
-
-    def u(
-        self,
-        theta: float,
-        phi: float,
-        lam: float,
-        qubit: QubitArg,
-        *,
-        condition: ConditionArg | None = None,
-    ) -> Circuit:
-        """Qiskit's U(theta, phi, lam)."""
-        return self._gate("u", (theta, phi, lam), (qubit,), condition)
-
-    def cx(
-        self,
-        control_qubit: QubitArg,
-        target_qubit: QubitArg,
-        *,
-        condition: ConditionArg | None = None,
-    ) -> Circuit:
-        """Controlled X (CNOT)."""
-        return self._gate("cx", (), (control_qubit, target_qubit), condition)
-
-    def cy(
-        self,
-        control_qubit: QubitArg,
-        target_qubit: QubitArg,
-        *,
-        condition: ConditionArg | None = None,
-    ) -> Circuit:
-        """Controlled Y."""
-        return self._gate("cy", (), (control_qubit, target_qubit), condition)
-
-    def cz(
-        self,
-        control_qubit: QubitArg,
-        target_qubit: QubitArg,
-        *,
-        condition: ConditionArg | None = None,
-    ) -> Circuit:
-        """Controlled Z."""
-        return self._gate("cz", (), (control_qubit, target_qubit), condition)
-
-    def ch(
-        self,
-        control_qubit: QubitArg,
-        target_qubit: QubitArg,
-        *,
-        condition: ConditionArg | None = None,
-    ) -> Circuit:
-        """Controlled Hadamard."""
-        return self._gate("ch", (), (control_qubit, target_qubit), condition)
-
-    def swap(
-        self, qubit1: QubitArg, qubit2: QubitArg, *, condition: ConditionArg | None = None
-    ) -> Circuit:
-        """Swap two qubits."""
-        return self._gate("swap", (), (qubit1, qubit2), condition)
-
-    def iswap(
-        self, qubit1: QubitArg, qubit2: QubitArg, *, condition: ConditionArg | None = None
-    ) -> Circuit:
-        """Swap two qubits, with a phase i on |01> and |10>."""
-        return self._gate("iswap", (), (qubit1, qubit2), condition)
-
-    def cp(
-        self,
-        theta: float,
-        control_qubit: QubitArg,
-        target_qubit: QubitArg,
-        *,
-        condition: ConditionArg | None = None,
-    ) -> Circuit:
-        """Controlled phase diag(1, 1, 1, exp(i theta))."""
-        return self._gate("cp", (theta,), (control_qubit, target_qubit), condition)
-
-    def crx(
-        self,
-        theta: float,
-        control_qubit: QubitArg,
-        target_qubit: QubitArg,
-        *,
-        condition: ConditionArg | None = None,
-    ) -> Circuit:
-        """Controlled RX."""
-        return self._gate("crx", (theta,), (control_qubit, target_qubit), condition)
-
-    def cry(
-        self,
-        theta: float,
-        control_qubit: QubitArg,
-        target_qubit: QubitArg,
-        *,
-        condition: ConditionArg | None = None,
-    ) -> Circuit:
-        """Controlled RY."""
-        return self._gate("cry", (theta,), (control_qubit, target_qubit), condition)
-
-    def crz(
-        self,
-        theta: float,
-        control_qubit: QubitArg,
-        target_qubit: QubitArg,
-        *,
-        condition: ConditionArg | None = None,
-    ) -> Circuit:
-        """Controlled RZ."""
-        return self._gate("crz", (theta,), (control_qubit, target_qubit), condition)
-
-    def cu(
-        self,
-        theta: float,
-        phi: float,
-        lam: float,
-        gamma: float,
-        control_qubit: QubitArg,
-        target_qubit: QubitArg,
-        *,
-        condition: ConditionArg | None = None,
-    ) -> Circuit:
-        """Controlled exp(i gamma) U(theta, phi, lam)."""
-        return self._gate("cu", (theta, phi, lam, gamma), (control_qubit, target_qubit), condition)
-
-    def rxx(
-        self,
-        theta: float,
-        qubit1: QubitArg,
-        qubit2: QubitArg,
-        *,
-        condition: ConditionArg | None = None,
-    ) -> Circuit:
-        """exp(-i theta X(x)X / 2)."""
-        return self._gate("rxx", (theta,), (qubit1, qubit2), condition)
-
-    def ryy(
-        self,
-        theta: float,
-        qubit1: QubitArg,
-        qubit2: QubitArg,
-        *,
-        condition: ConditionArg | None = None,
-    ) -> Circuit:
-        """exp(-i theta Y(x)Y / 2)."""
-        return self._gate("ryy", (theta,), (qubit1, qubit2), condition)
-
-    def rzz(
-        self,
-        theta: float,
-        qubit1: QubitArg,
-        qubit2: QubitArg,
-        *,
-        condition: ConditionArg | None = None,
-    ) -> Circuit:
-        """exp(-i theta Z(x)Z / 2)."""
-        return self._gate("rzz", (theta,), (qubit1, qubit2), condition)
-
-    def rzx(
-        self,
-        theta: float,
-        qubit1: QubitArg,
-        qubit2: QubitArg,
-        *,
-        condition: ConditionArg | None = None,
-    ) -> Circuit:
-        """exp(-i theta Z(qubit1) X(qubit2) / 2)."""
-        return self._gate("rzx", (theta,), (qubit1, qubit2), condition)
-
-    def ecr(
-        self, qubit1: QubitArg, qubit2: QubitArg, *, condition: ConditionArg | None = None
-    ) -> Circuit:
-        """Echoed cross-resonance gate."""
-        return self._gate("ecr", (), (qubit1, qubit2), condition)
-
-    def ccx(
-        self,
-        control_qubit1: QubitArg,
-        control_qubit2: QubitArg,
-        target_qubit: QubitArg,
-        *,
-        condition: ConditionArg | None = None,
-    ) -> Circuit:
-        """Toffoli: X on the target when both controls are 1."""
-        return self._gate("ccx", (), (control_qubit1, control_qubit2, target_qubit), condition)
-
-    def cswap(
-        self,
-        control_qubit: QubitArg,
-        target_qubit1: QubitArg,
-        target_qubit2: QubitArg,
-        *,
-        condition: ConditionArg | None = None,
-    ) -> Circuit:
-        """Fredkin: swap the targets when the control is 1."""
-        return self._gate("cswap", (), (control_qubit, target_qubit1, target_qubit2), condition)
-
-    def mcx(
-        self,
-        control_qubits: QubitArg,
-        target_qubit: int,
-        *,
-        condition: ConditionArg | None = None,
-    ) -> Circuit:
-        """X on the target when every control is 1."""
-        return self._multi_controlled("mcx", (), control_qubits, target_qubit, condition)
-
-    def mcp(
-        self,
-        lam: float,
-        control_qubits: QubitArg,
-        target_qubit: int,
-        *,
-        condition: ConditionArg | None = None,
-    ) -> Circuit:
-        """Phase exp(i lam) when every control and the target are 1."""
-        return self._multi_controlled("mcp", (lam,), control_qubits, target_qubit, condition)
 
     def unitary(
         self,

@@ -71,6 +71,8 @@ def statevectors_needed(circuit: Circuit) -> int:
     """How many full statevectors a run of ``circuit`` holds at once, at most:
     the state, one per statevector save that is not at the end, and none for
     the prefix copy (that one is optional and counted by the caller)."""
+    if not circuit.save_labels:  # most circuits: no scan of their instructions
+        return 1
     saves = [i for i in circuit.data if i.name == "save_statevector"]
     return 1 + len(saves)
 
@@ -80,6 +82,8 @@ def probabilities_bytes(circuit: Circuit) -> int:
     each save and, when a measurement, reset or condition comes before a save
     (so shots may each run it, adding their share), the largest once more for
     the share being computed."""
+    if not circuit.save_labels:
+        return 0
     sizes = []
     per_shot = False
     random_before = False
@@ -159,6 +163,12 @@ def check_memory(
     )
 
 
+def branch_states(spare_bytes: int, num_qubits: int, precision: str) -> int:
+    """The most states shot branching may hold at once: the run's own one and
+    as many more as fit in ``spare_bytes``, what the memory limit leaves."""
+    return 1 + max(0, spare_bytes) // state_bytes(num_qubits, precision)
+
+
 def check_initial_statevector(initial: Any, num_qubits: int) -> np.ndarray:
     """``initial`` as a C-contiguous complex128 vector of ``2**num_qubits`` entries
     of norm 1, or CircuitError."""
@@ -185,7 +195,7 @@ class ExperimentOutput:
     """What the kernel returned for one circuit, before it becomes a Result."""
 
     memory: np.ndarray  # (shots, words) uint64: clbit c is bit c % 64 of word c // 64
-    method: str  # "sampling" or "trajectory"
+    method: str  # "sampling", "branching" or "trajectory"
     statevector: np.ndarray  # a view of the kernel's final state, not a copy
     saves: dict[str, Any] = field(default_factory=dict)
     seed: int = 0
@@ -197,6 +207,8 @@ class ExperimentOutput:
     ops_encoded: int = 0  # operations handed to the kernel, before fusion
     ops_run: int = 0  # operations the kernel ran, after fusion
     mpi: dict[str, Any] | None = None  # an MPI run's ranks and exchanges (svsim.mpi.run)
+    branches: int = 0  # shot branching: the final branches, each sampled once
+    branching_fell_back: bool = False  # the branches did not fit: per-shot trajectories ran
 
 
 def run_experiment(
@@ -212,8 +224,16 @@ def run_experiment(
     fusion: bool = True,
     fusion_threshold: int = FUSION_THRESHOLD,
     max_fused_qubits: int = MAX_FUSED_QUBITS,
+    shot_branching: bool = True,
 ) -> ExperimentOutput:
-    """Run one circuit to completion in the calling thread (the GIL is released)."""
+    """Run one circuit to completion in the calling thread (the GIL is released).
+
+    A circuit with mid-circuit measurement, reset or conditions runs by shot
+    branching (cpp/include/svsim/branching.h) with ``shot_branching``, else one
+    trajectory per shot.  Branching keeps at most as many states at once as fit
+    in what the limit leaves (:func:`branch_states`); past that it runs per-shot
+    trajectories instead, and the output says so (``branching_fell_back``).
+    """
     check_precision(precision)
     limit = default_max_memory_mb() if max_memory_mb is None else max_memory_mb
     initial_bytes = 0 if initial_statevector is None else int(initial_statevector.nbytes)
@@ -221,6 +241,7 @@ def run_experiment(
     # Per-shot trajectories may keep one more state, the state before the first
     # measurement, to restart each shot from; only when it fits in what is left.
     spare = int(limit * (1 << 20)) - memory_needed(circuit, precision, shots, initial_bytes)
+    max_branch_states = branch_states(spare, circuit.num_qubits, precision)
     program = circuit.encode()
     threads = threads if threads > 0 else os.cpu_count() or 1
     start = time.perf_counter()
@@ -241,6 +262,8 @@ def run_experiment(
         spare >= state_bytes(circuit.num_qubits, precision),
         control if control is not None else _core.RunControl(),
         initial_statevector,
+        shot_branching,
+        max_branch_states,
     )
     elapsed = time.perf_counter() - start
     return ExperimentOutput(
@@ -256,4 +279,6 @@ def run_experiment(
         fusion=fusion,
         ops_encoded=program.num_ops,
         ops_run=raw["ops_run"],
+        branches=int(raw["branches"]),
+        branching_fell_back=bool(raw["branching_fell_back"]),
     )

@@ -4,9 +4,10 @@ The options are Qiskit ``BasicSimulator``'s run options (``shots``,
 ``memory``, ``initial_statevector``, ``seed_simulator``,
 ``use_clifford_optimization``, with Qiskit's defaults) and svsim's own
 settings (``method``, ``precision``, ``max_parallel_threads``, ``fusion``,
-``max_memory_mb``, ``max_job_size``).  The constructor, ``set_options`` and ``run()`` all check
-a value with :func:`check_option`, so a bad value is refused the same way
-wherever it is given, before any job exists.
+``max_memory_mb``, ``max_job_size``, ``max_shot_size``, ``shot_branching``).  The
+constructor, ``set_options`` and ``run()`` all check a value with
+:func:`check_option`, so a bad value is refused the same way wherever it is
+given, before any job exists.
 """
 
 from __future__ import annotations
@@ -40,6 +41,8 @@ DEFAULTS: dict[str, Any] = {
     "fusion": True,
     "max_memory_mb": None,
     "max_job_size": None,
+    "max_shot_size": None,
+    "shot_branching": True,
 }
 """Every option and its default; ``memory=True`` and the first five are Qiskit's."""
 
@@ -142,15 +145,17 @@ def _max_memory(value: object) -> float | None:
     return float(value)
 
 
-def _max_job_size(value: object) -> int | None:
-    if value is None:
-        return None
-    if not is_int(value) or int(value) < 1:
-        raise SimulatorError(
-            f"max_job_size must be an int >= 1 (circuits per Dask task) or None (chosen from "
-            f"the workers and the circuits), got {value!r}"
-        )
-    return int(value)
+def _per_task(name: str, what: str) -> Callable[[object], int | None]:
+    """The check of a Dask splitting option: an int >= 1 or None."""
+
+    def check(value: object) -> int | None:
+        if value is None:
+            return None
+        if not is_int(value) or int(value) < 1:
+            raise SimulatorError(f"{name} must be an int >= 1 ({what}) or None, got {value!r}")
+        return int(value)
+
+    return check
 
 
 _CHECKS: dict[str, Callable[[Any], Any]] = {
@@ -164,7 +169,13 @@ _CHECKS: dict[str, Callable[[Any], Any]] = {
     "max_parallel_threads": _threads,
     "fusion": _flag("fusion", SimulatorError),
     "max_memory_mb": _max_memory,
-    "max_job_size": _max_job_size,
+    "max_job_size": _per_task(
+        "max_job_size", "circuits per Dask task; None: chosen from the workers and the circuits"
+    ),
+    "max_shot_size": _per_task(
+        "max_shot_size", "shots of one circuit per Dask task; None: a circuit's shots are not split"
+    ),
+    "shot_branching": _flag("shot_branching", SimulatorError),
 }
 
 

@@ -25,9 +25,9 @@ import numpy as np
 
 from svsim import engine, stabilizer
 from svsim.circuit import Circuit
+from svsim.experiment import _RESERVED_KEYS
 from svsim.job import JobControl
 from svsim.result import (
-    _RESERVED_KEYS,
     ExperimentResult,
     Result,
     experiment_header,
@@ -40,7 +40,9 @@ __all__ = [
     "Outcomes",
     "Settings",
     "experiment_metadata",
+    "job_result",
     "result_from_outputs",
+    "run_experiment_of",
     "run_job",
 ]
 
@@ -55,6 +57,8 @@ class Settings:
     max_memory_mb: float | None
     mpi: bool = False  # one state over the ranks of the MPI job (svsim.mpi)
     max_job_size: int | None = None  # circuits per task on a Dask cluster (None: chosen)
+    max_shot_size: int | None = None  # shots of a circuit per Dask task (None: not split)
+    shot_branching: bool = True  # split the state at random mid-circuit outcomes (branching.h)
 
 
 @dataclass(frozen=True)
@@ -104,48 +108,74 @@ def run_job(spec: JobSpec, control: JobControl | None = None) -> Result:
         # Over MPI every rank must enter the run, a cancelled one too: it stops all there.
         run_control = control.start(index, collective=s.mpi) if control is not None else None
         limit = None if s.max_memory_mb is None else s.max_memory_mb - kept / (1 << 20)
-        circuit = experiment.circuit
-        if experiment.method == "stabilizer":
-            output = stabilizer.run_stabilizer(
-                circuit, shots=spec.shots, seed=experiment.seed, control=run_control
-            )
-        else:
-            run_experiment = engine.run_experiment
-            if s.mpi:  # the same call over the ranks of the MPI job
-                from svsim.mpi.experiment import run_experiment
-            output = run_experiment(
-                circuit,
-                shots=spec.shots,
-                seed=experiment.seed,
-                precision=s.precision,
-                threads=s.threads,
-                max_memory_mb=limit,
-                control=run_control,
-                initial_statevector=spec.initial,
-                fusion=s.fusion,
-            )
-            if not s.mpi:
-                kept += engine.state_data_bytes(circuit, s.precision)
+        output = run_experiment_of(experiment, spec.shots, s, spec.initial, limit, run_control)
+        if experiment.method != "stabilizer" and not s.mpi:
+            kept += engine.state_data_bytes(experiment.circuit, s.precision)
         if control is not None:
             control.finish(index)
         outputs.append(output)
         kept += int(output.memory.nbytes)
     if control is not None:
         control.check()
-    metadata = [experiment_metadata(out, s) for out in outputs]
-    result = result_from_outputs(
+    result = job_result(spec, outputs, time.perf_counter() - start)
+    if control is not None:
+        control.check()
+    return result
+
+
+def run_experiment_of(
+    experiment: Experiment,
+    shots: int,
+    settings: Settings,
+    initial: np.ndarray | None,
+    max_memory_mb: float | None,
+    control: Any,
+) -> engine.ExperimentOutput:
+    """One experiment through its method's runner: Stim for the stabilizer method,
+    else the kernel (over the MPI job's ranks with ``settings.mpi``)."""
+    if experiment.method == "stabilizer":
+        return stabilizer.run_stabilizer(
+            experiment.circuit, shots=shots, seed=experiment.seed, control=control
+        )
+    run_experiment = engine.run_experiment
+    if settings.mpi:  # the same call over the ranks of the MPI job
+        from svsim.mpi.experiment import run_experiment
+    return run_experiment(
+        experiment.circuit,
+        shots=shots,
+        seed=experiment.seed,
+        precision=settings.precision,
+        threads=settings.threads,
+        max_memory_mb=max_memory_mb,
+        control=control,
+        initial_statevector=initial,
+        fusion=settings.fusion,
+        shot_branching=settings.shot_branching,
+    )
+
+
+def job_result(
+    spec: JobSpec,
+    outputs: Sequence[engine.ExperimentOutput],
+    time_taken: float,
+    metadata: Sequence[Mapping[str, Any]] | None = None,
+) -> Result:
+    """The Result of ``spec``'s job from its experiments' outputs, in order, each
+    with :func:`experiment_metadata` and ``metadata[i]`` in its metadata."""
+    extra = metadata if metadata is not None else [{}] * len(outputs)
+    return result_from_outputs(
         outputs,
         [e.circuit for e in spec.experiments],
         job_id=spec.job_id,
         backend_name=spec.backend_name,
         backend_version=spec.backend_version,
         memory=spec.memory,
-        metadata=metadata,
-        time_taken=time.perf_counter() - start,
+        metadata=[
+            {**experiment_metadata(o, spec.settings), **m}
+            for o, m in zip(outputs, extra, strict=True)
+        ],
+        time_taken=time_taken,
     )
-    if control is not None:
-        control.check()
-    return result
 
 
 class JobWork:
@@ -175,7 +205,8 @@ class JobWork:
 
         if not cluster.is_dask_client(executor):
             return None
-        return cluster.submit_split(self.spec, executor, self.spec.settings.max_job_size)
+        s = self.spec.settings
+        return cluster.submit_split(self.spec, executor, s.max_job_size, s.max_shot_size)
 
 
 def experiment_metadata(output: engine.ExperimentOutput, settings: Settings) -> dict[str, Any]:
@@ -185,6 +216,11 @@ def experiment_metadata(output: engine.ExperimentOutput, settings: Settings) -> 
         "parallel_shots": 1,
         "parallel_state_update": int(output.threads),
         "max_memory_mb": settings.max_memory_mb,
+        "shot_branching": {
+            "enabled": settings.shot_branching,
+            "branches": output.branches,
+            "fell_back": output.branching_fell_back,
+        },
         **({"mpi": output.mpi} if output.mpi is not None else {}),
     }
 

@@ -1,5 +1,6 @@
 // Runs a whole circuit in C++: the gates, then either one sample of all shots
-// (when every measurement is terminal) or one trajectory per shot.  Between ops
+// (when every measurement is terminal), shot branching (branching.h), or one
+// trajectory per shot.  Between ops
 // it checks a cancel flag and advances a progress counter that other threads read.
 #pragma once
 
@@ -45,6 +46,11 @@ struct RunOptions {
   bool allow_prefix_copy =
       true;  // may trajectories keep a copy of the state before the first measurement?
   FusionOptions fusion;
+  // Split the state where a mid-circuit measurement or reset is random
+  // (branching.h) rather than run one trajectory per shot; at most
+  // max_branch_states states at once, else per-shot trajectories after all.
+  bool shot_branching = true;
+  std::uint64_t max_branch_states = 64;
 };
 
 template <typename T>
@@ -57,7 +63,9 @@ struct SavedValue {
 
 template <typename T>
 struct RunOutput {
-  std::string method;                 // "sampling" or "trajectory"
+  std::string method;                 // "sampling", "branching" or "trajectory"
+  std::uint64_t branches = 0;         // branching: the final branches, each one sampled
+  bool branching_fell_back = false;   // branching outgrew max_branch_states: trajectories ran
   std::size_t words_per_shot = 0;     // 64-bit words of classical memory per shot
   std::vector<std::uint64_t> memory;  // shots * words_per_shot, clbit c in word c / 64, bit c % 64
   std::shared_ptr<StateVector<T>> final_state;
@@ -129,6 +137,8 @@ class Runner {
     out_.final_state = state_;
     if (measurements_are_terminal(program_)) {
       run_sampling();
+    } else if (options_.shot_branching && options_.shots > 1) {
+      if (!run_branching()) restart_as_trajectories();
     } else {
       run_trajectories();
     }
@@ -333,6 +343,29 @@ class Runner {
     step_done();
   }
 
+  // Shot branching, defined in branching.h.  False when the branches would
+  // need more than options_.max_branch_states states at once.
+  bool run_branching();
+  void end_branch(std::size_t tail, std::uint64_t n, const std::vector<std::uint64_t>& clbits,
+                  std::uint64_t row);
+
+  // After run_branching gave up: the run from the start, one trajectory per
+  // shot, drawing from a fresh generator with the same seed.
+  void restart_as_trajectories() {
+    out_.saves.assign(program_.num_saves, SavedValue<T>{});
+    out_.memory.clear();
+    out_.branches = 0;
+    out_.branching_fell_back = true;
+    rng_ = Random(options_.seed);
+    out_.final_state.reset();
+    state_.reset();  // freed before the new one is made: one state at a time
+    state_ = std::make_shared<StateVector<T>>(program_.num_qubits, par_);
+    start_state();
+    out_.final_state = state_;
+    control_.ops_done = 0;
+    run_trajectories();
+  }
+
   void run_trajectories() {
     out_.method = "trajectory";
     const std::uint64_t shots = options_.shots;
@@ -435,3 +468,5 @@ RunOutput<T> run_program(const Program<T>& program, const RunOptions& options, R
 }
 
 }  // namespace svsim
+
+#include "branching.h"  // Runner<T>::run_branching

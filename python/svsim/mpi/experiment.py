@@ -75,10 +75,13 @@ def run_experiment(
     fusion: bool = True,
     fusion_threshold: int = engine.FUSION_THRESHOLD,
     max_fused_qubits: int = engine.MAX_FUSED_QUBITS,
+    shot_branching: bool = False,
 ) -> engine.ExperimentOutput:
     """:func:`svsim.engine.run_experiment` over the ranks of the MPI job; every
     rank calls it with the same arguments and gets the same output (a saved
-    statevector only on rank 0, None elsewhere; no final statevector)."""
+    statevector only on rank 0, None elsewhere; no final statevector).
+    ``shot_branching`` is not done over MPI: mid-circuit measurement runs one
+    trajectory per shot whatever it says."""
     import os
 
     engine.check_precision(precision)

@@ -21,6 +21,7 @@ a gate needs a global qubit local: the one needed again the latest.
 from __future__ import annotations
 
 import bisect
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -207,20 +208,35 @@ class LookAhead:
         j = bisect.bisect_right(uses, after)
         return uses[j] if j < len(uses) else float("inf")
 
-    def victim(self, layout: Layout, index: int, keep: set[int], spare: set[int]) -> int:
-        """The local qubit to make global at op ``index``: not in ``keep``, if
-        possible not in ``spare`` either (a gate's controls may be global),
-        and needed local again the latest (ties: the highest position)."""
-        best = self._latest(layout, index, keep | spare)
-        return best if best >= 0 else self._latest(layout, index, keep)
+    def victim(
+        self,
+        layout: Layout,
+        after: int,
+        keep: set[int],
+        spare: set[int],
+        sooner: dict[int, int] | None = None,
+    ) -> int:
+        """The local qubit to make global when the ops up to ``after`` have been
+        planned: not in ``keep``, if possible not in ``spare`` either (a gate's
+        controls may be global), and needed local again the latest (ties: the
+        highest position).  ``sooner`` maps qubits to the first of the ops at
+        or before ``after`` that have not run yet and need them local."""
+        sooner = sooner or {}
 
-    def _latest(self, layout: Layout, index: int, keep: set[int]) -> int:
+        def next_use(q: int) -> float:
+            return min(sooner.get(q, float("inf")), self.next_use(q, after))
+
+        best = self._latest(layout, keep | spare, next_use)
+        return best if best >= 0 else self._latest(layout, keep, next_use)
+
+    @staticmethod
+    def _latest(layout: Layout, keep: set[int], next_use: Callable[[int], float]) -> int:
         best, best_key = -1, (-1.0, -1)
         for p in range(layout.local_qubits):
             q = layout.qubit_at[p]
             if q in keep:
                 continue
-            key = (self.next_use(q, index), p)
+            key = (next_use(q), p)
             if key > best_key:
                 best, best_key = q, key
         return best

@@ -14,7 +14,9 @@ gets the same answer as :func:`svsim._core.run` in one process: a dict with
   (:meth:`DistributedRun.exchange`): each rank swaps half its chunk with one
   partner, in pieces of at most ``PIECE_BYTES`` through ``Sendrecv``, so the
   extra memory is two pieces.  The new order is kept; :class:`LookAhead`
-  picks the local qubit needed latest.
+  picks the local qubit needed latest.  Such a gate waits while the gates
+  that do not depend on it run first (:meth:`DistributedRun.gates`), so that
+  an exchange comes as late, and as rarely, as the circuit allows.
 - Sampling draws the same numbers as the kernel from the same seed (the
   generator is the kernel's ``_core.Random``): the ranks share their block
   sums (one allgather), all make the same sorted uniforms, each resolves those
@@ -43,6 +45,7 @@ from svsim import _core, _ops
 from svsim.exceptions import SimulatorError
 from svsim.mpi.layout import DecodedOp, Layout, LocalOp, LookAhead, decode, encode, route
 from svsim.mpi.relay import CancelRelay, ExchangeStats
+from svsim.mpi.saves import save
 
 __all__ = ["PIECE_BYTES", "DistributedRun", "run_distributed"]
 
@@ -179,33 +182,90 @@ class DistributedRun:
             self.chunk.apply, rows, qubits, values, fusion, threshold, max_fused, self.control
         )
 
-    def gate(self, index: int, op: DecodedOp) -> None:
-        """Route one gate: relabel, or exchange its global targets in, then queue it."""
-        layout = self.layout
-        touched = op.targets + op.controls
-        on_global = any(not layout.is_local(q) for q in touched)
-        self.stats.global_gates += on_global
-        global_targets = [t for t in op.targets if not layout.is_local(t)]
-        local_controls = [c for c in op.controls if layout.is_local(c)]
+    def relabelling(self, op: DecodedOp) -> bool:
+        """Whether ``op`` only moves labels: an unconditional SWAP, or an X or a
+        SWAP on global targets whose controls are all global."""
         if op.kind == _ops.SWAP and not op.controls:
-            layout.swap_qubits(*op.targets)
-            self.stats.relabels += on_global
+            return True
+        layout = self.layout
+        if any(layout.is_local(c) for c in op.controls):
+            return False
+        global_targets = sum(not layout.is_local(t) for t in op.targets)
+        return (op.kind == _ops.FLIP and global_targets == 1) or (
+            op.kind == _ops.SWAP and global_targets == 2
+        )
+
+    def needs_exchange(self, op: DecodedOp) -> bool:
+        """Whether ``op`` can run only after a global/local exchange."""
+        return (
+            op.kind != _ops.DIAGONAL
+            and not self.relabelling(op)
+            and any(not self.layout.is_local(t) for t in op.targets)
+        )
+
+    def gate(
+        self,
+        index: int,
+        op: DecodedOp,
+        after: int | None = None,
+        sooner: dict[int, int] | None = None,
+    ) -> None:
+        """Route one gate: relabel, or exchange its global targets in, then queue it.
+        ``after`` and ``sooner`` say which ops are still to run (see :meth:`gates`)."""
+        layout = self.layout
+        on_global = any(not layout.is_local(q) for q in op.targets + op.controls)
+        if self.relabelling(op):
+            if op.kind == _ops.SWAP and not op.controls:
+                layout.swap_qubits(*op.targets)
+                self.stats.relabels += on_global
+            else:
+                flip = op.targets if op.kind == _ops.FLIP else ()
+                swap = op.targets if op.kind == _ops.SWAP else ()
+                layout.relabel(flip, swap, op.controls)
+                self.stats.relabels += 1
             return
-        if global_targets and not local_controls:
-            global_controls = tuple(op.controls)
-            if op.kind == _ops.FLIP:
-                layout.relabel(op.targets, (), global_controls)
-                self.stats.relabels += 1
-                return
-            if op.kind == _ops.SWAP and len(global_targets) == 2:
-                layout.relabel((), op.targets, global_controls)
-                self.stats.relabels += 1
-                return
-        if op.kind != _ops.DIAGONAL:
-            self.make_local(index, global_targets, set(op.targets), set(op.controls))
+        if self.needs_exchange(op):
+            global_targets = [t for t in op.targets if not layout.is_local(t)]
+            self.make_local(index, global_targets, set(op.targets), set(op.controls), after, sooner)
         local = route(op, self.layout, self.rank)
         if local is not None:
             self.pending.append(local)
+
+    def gates(self, run: list[tuple[int, DecodedOp]]) -> None:
+        """Run consecutive gates (``(index, op)`` in circuit order), each as early
+        as the layout allows: a gate that needs an exchange waits, and so does
+        every later gate that shares a qubit with a waiting one, while the others
+        go ahead (they commute with what waits).  Only then is the first waiting
+        gate's qubit exchanged in, and the rest planned again.  So one exchange
+        serves every gate it can, and the kernel gets long, well fused steps: a
+        layered circuit with one global qubit needs about one exchange in all
+        instead of one per layer."""
+        end = run[-1][0] if run else 0
+        counted = False  # gates on global qubits are counted as the circuit reaches them
+        while run:
+            waiting: list[tuple[int, DecodedOp]] = []
+            blocked: set[int] = set()
+            for index, op in run:
+                touched = op.targets + op.controls
+                if not counted:
+                    self.stats.global_gates += any(not self.layout.is_local(q) for q in touched)
+                if blocked.isdisjoint(touched) and not self.needs_exchange(op):
+                    self.gate(index, op)
+                    self.step_done()
+                else:
+                    waiting.append((index, op))
+                    blocked.update(touched)
+            counted = True
+            if not waiting:
+                return
+            sooner: dict[int, int] = {}
+            for index, op in waiting[1:]:
+                for q in op.needs_local():
+                    sooner.setdefault(q, index)
+            index, op = waiting[0]
+            self.gate(index, op, end, sooner)
+            self.step_done()
+            run = waiting[1:]
 
     def make_local(
         self,
@@ -213,12 +273,19 @@ class DistributedRun:
         qubits: list[int],
         keep: set[int],
         spare: frozenset[int] | set[int] = frozenset(),
+        after: int | None = None,
+        sooner: dict[int, int] | None = None,
     ) -> None:
         """Exchange the global ``qubits`` in, giving up local qubits not in ``keep``
-        (nor in ``spare``, where there are others)."""
+        (nor in ``spare``, where there are others) for op ``index``; the ops
+        still to run are those after ``after`` (default: ``index``) and the
+        ones in ``sooner`` (see :meth:`LookAhead.victim`)."""
+        after = index if after is None else after
         for q in qubits:
             if not self.layout.is_local(q):
-                victim = self.lookahead.victim(self.layout, index, keep | set(qubits), set(spare))
+                victim = self.lookahead.victim(
+                    self.layout, after, keep | set(qubits), set(spare), sooner
+                )
                 if victim < 0:
                     raise SimulatorError(
                         f"op {index} needs {len(keep)} qubits local, more than the "
@@ -309,25 +376,6 @@ class DistributedRun:
         if layout.rank_value != list(range(self.size)):
             self.permute_ranks()
 
-    def gather(self) -> np.ndarray | None:
-        """The whole state, in order, on rank 0 (None elsewhere)."""
-        self.restore()
-        self.sync()
-        size = self.data.size
-        if self.rank != 0:
-            for first in range(0, size, self.piece):
-                part = self.data[first : first + self.piece]
-                self.mpi(self.comm.Send, part, dest=0, tag=9)
-                self.stats.bytes_sent += part.nbytes
-            return None
-        full = np.empty(size * self.size, self.dtype)
-        full[:size] = self.data
-        for r in range(1, self.size):
-            for first in range(0, size, self.piece):
-                end = min(first + self.piece, size)
-                self.mpi(self.comm.Recv, full[r * size + first : r * size + end], source=r, tag=9)
-        return full
-
     # ------------------------------------------------------------ reading the state
 
     def measure(self, qubit: int) -> int:
@@ -365,55 +413,6 @@ class DistributedRun:
             else:
                 self.layout.relabel((qubit,), (), ())
 
-    def probabilities(self, qubits: tuple[int, ...]) -> np.ndarray:
-        """Marginal probabilities of ``qubits`` (entry m: bit j is qubits[j])."""
-        self.flush()
-        layout = self.layout
-        local = [j for j, q in enumerate(qubits) if layout.is_local(q)]
-
-        def part() -> np.ndarray:
-            p = self.chunk.probabilities([layout.position[qubits[j]] for j in local])
-            index = np.zeros(p.size, dtype=np.int64)
-            m = np.arange(p.size, dtype=np.int64)
-            for i, j in enumerate(local):
-                index |= (m >> i & 1) << j
-            for j, q in enumerate(qubits):
-                if not layout.is_local(q):
-                    index |= layout.bit(q, self.rank) << j
-            full = np.zeros(1 << len(qubits))
-            full[index] = p
-            return full
-
-        full = self.guarded(part)
-        self.sync()
-        total = np.zeros(1 << len(qubits)) if self.rank == 0 else None
-        self.mpi(self.comm.Reduce, full, total, root=0)
-        if self.rank != 0:
-            total = np.empty(1 << len(qubits))
-        self.mpi(self.comm.Bcast, total, root=0)
-        assert total is not None  # every rank has it after the broadcast
-        return total
-
-    def expectation(self, index: int, qubits: tuple[int, ...], codes: list[int]) -> float:
-        flips = [q for q, c in zip(qubits, codes, strict=True) if c in (1, 2)]
-        self.make_local(index, flips, set(flips), set(qubits))
-        self.flush()
-        layout = self.layout
-
-        def part() -> float:
-            sign = 1.0
-            positions, local_codes = [], []
-            for q, c in zip(qubits, codes, strict=True):
-                if layout.is_local(q):
-                    positions.append(layout.position[q])
-                    local_codes.append(c)
-                elif c == 3 and layout.bit(q, self.rank):
-                    sign = -sign
-            return sign * self.chunk.expectation(positions, local_codes)
-
-        value = self.guarded(part)
-        return float(sum(self.sync(value)))
-
     # ------------------------------------------------------------ the run
 
     def run(self) -> dict[str, Any]:
@@ -426,15 +425,7 @@ class DistributedRun:
         if measures is not None:
             method = "sampling"
             self.total = len(self.ops) + 1
-            for i, op in enumerate(self.ops):
-                if op.kind == _ops.MEASURE:
-                    pass
-                elif op.kind >= _ops.SAVE_STATEVECTOR:
-                    self.save(i, op, saves, 1.0)
-                else:
-                    self.gate(i, op)
-                self.step_done()
-            self.flush()
+            self.run_ops(range(len(self.ops)), saves, 1.0, None)
             self.sync()
             memory = np.zeros((self.shots, words), dtype=np.uint64)
             if measures:
@@ -478,22 +469,6 @@ class DistributedRun:
                 return None
         return out
 
-    def save(self, index: int, op: DecodedOp, saves: list[Any], weight: float) -> None:
-        slot = op.slot
-        if op.kind == _ops.SAVE_STATEVECTOR:
-            self.flush()
-            saves[slot] = self.gather()
-        elif op.kind == _ops.SAVE_PROBABILITIES:
-            p = self.probabilities(op.targets)
-            if saves[slot] is None:
-                saves[slot] = p * weight if weight != 1.0 else p
-            else:
-                saves[slot] += weight * p
-        else:
-            codes = [int(c) for c in op.values.real]
-            value = self.expectation(index, op.targets, codes)
-            saves[slot] = (saves[slot] or 0.0) + weight * value
-
     def run_trajectories(self, saves: list[Any], words: int) -> np.ndarray:
         """One trajectory per shot, drawing as the kernel does (see runner.h)."""
         ops = self.ops
@@ -510,50 +485,62 @@ class DistributedRun:
         prefix_runs = 1 if keep_prefix or shots == 0 else shots
         self.total = max(prefix_runs * first_random + shots * (len(ops) - first_random), 1)
 
-        def run_prefix(with_saves: bool) -> None:
-            for i in range(first_random):
-                op = ops[i]
-                if op.kind >= _ops.SAVE_STATEVECTOR:
-                    if with_saves:
-                        self.save(i, op, saves, 1.0)
-                else:
-                    self.gate(i, op)
-                self.step_done()
-            self.flush()
-
-        run_prefix(True)
-        prefix = None
+        prefix = range(first_random)
+        self.run_ops(prefix, saves, 1.0, [])
+        kept = None
         if keep_prefix:
-            prefix = (self.data.copy(), self.layout.copy())
+            kept = (self.data.copy(), self.layout.copy())
         memory = np.zeros((shots, words), dtype=np.uint64)
         weight = 1.0 / shots if shots else 0.0
         for s in range(shots):
             if s > 0:
-                if prefix is not None:
-                    self.data[:] = prefix[0]
-                    self.layout = prefix[1].copy()
+                if kept is not None:
+                    self.data[:] = kept[0]
+                    self.layout = kept[1].copy()
                 else:
                     self.reset_state()
-                    run_prefix(False)
+                    self.run_ops(prefix, None, 1.0, [])
             clbits = [0] * max(words, 1)
-            for i in range(first_random, len(ops)):
-                op = ops[i]
-                if op.kind >= _ops.SAVE_STATEVECTOR:
-                    self.save(i, op, saves, weight)
-                elif not op.cond_clbits or self.condition_holds(op, clbits):
-                    if op.kind == _ops.MEASURE:
-                        c = op.slot
-                        bit = self.measure(op.targets[0])
-                        clbits[c // 64] = (clbits[c // 64] & ~(1 << (c % 64))) | (bit << (c % 64))
-                    elif op.kind == _ops.RESET:
-                        self.reset(op.targets[0])
-                    else:
-                        self.gate(i, op)
-                self.step_done()
-            self.flush()
+            self.run_ops(range(first_random, len(ops)), saves, weight, clbits)
             if words:
                 memory[s] = clbits[:words]
         return memory
+
+    def run_ops(
+        self, indices: range, saves: list[Any] | None, weight: float, clbits: list[int] | None
+    ) -> None:
+        """Run ``self.ops[indices]``: runs of gates through :meth:`gates`, then
+        each measurement, reset and save in its place.  ``clbits`` is the shot's
+        classical register (measurements write it, conditions read it), or
+        None where every measurement is terminal (sampled after the run).
+        ``saves`` None skips the saves (a trajectory's repeated prefix)."""
+        run: list[tuple[int, DecodedOp]] = []
+        for i in indices:
+            op = self.ops[i]
+            if op.is_gate:
+                if clbits is None or not op.cond_clbits or self.condition_holds(op, clbits):
+                    run.append((i, op))
+                else:
+                    self.step_done()
+                continue
+            if op.kind == _ops.MEASURE and clbits is None:
+                self.step_done()  # terminal: nothing later touches its qubit
+                continue
+            self.gates(run)
+            run = []
+            if op.kind >= _ops.SAVE_STATEVECTOR:
+                if saves is not None:
+                    save(self, i, op, saves, weight)
+            elif op.kind == _ops.MEASURE:
+                assert clbits is not None
+                c = op.slot
+                bit = self.measure(op.targets[0])
+                clbits[c // 64] = (clbits[c // 64] & ~(1 << (c % 64))) | (bit << (c % 64))
+            elif op.kind == _ops.RESET:
+                self.reset(op.targets[0])
+            self.step_done()
+        self.gates(run)
+        self.flush()
 
     @staticmethod
     def condition_holds(op: DecodedOp, clbits: list[int]) -> bool:

@@ -1,16 +1,9 @@
-"""Qiskit interop (the ``qiskit`` extra): circuits in, results out, a ``BackendV2``.
+"""Qiskit circuits to svsim circuits: :func:`circuit_from_qiskit` (behind
+``Circuit.from_qiskit``), the converter it runs, and which Qiskit gates run
+natively (:data:`NATIVE_GATES`).
 
-- :func:`circuit_from_qiskit` (``Circuit.from_qiskit``) converts a Qiskit
-  ``QuantumCircuit``; :func:`circuit_from_qasm` (``Circuit.from_qasm``) reads
-  OpenQASM 2 or 3 through Qiskit's own loaders and converts the result.
-- :func:`build_target` makes the ``Target`` of :class:`svsim.BasicSimulator`,
-  which with Qiskit installed is itself a Qiskit ``BackendV2`` (see
-  :mod:`svsim.backend`); ``SvsimBackend`` and ``SvsimJob`` are aliases of
-  svsim's one backend and one job class.
-
-This module imports Qiskit when it is imported itself; ``import svsim`` never
-imports it.  Without Qiskit, importing it raises
-:class:`~svsim.result.MissingExtraError` (an ``ImportError``).
+This module holds the import guard of :mod:`svsim.qiskit`: without Qiskit,
+importing it raises :class:`~svsim.result.MissingExtraError` (an ``ImportError``).
 
 How instructions convert
 ------------------------
@@ -27,21 +20,14 @@ cannot be converted raises :class:`~svsim.CircuitError` naming the instruction.
 
 from __future__ import annotations
 
-import contextlib
-import io
 import math
-import os
-import re
 from collections.abc import Callable, Iterable, Sequence
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from svsim.backend import BasicSimulator
 from svsim.circuit import Circuit
 from svsim.exceptions import CircuitError
-from svsim.job import BasicProviderJob
 from svsim.result import MissingExtraError
 
 INSTALL_HINT = 'pip install "svsim[qiskit]"'
@@ -62,8 +48,6 @@ try:
     )
     from qiskit.circuit.classical import expr
     from qiskit.circuit.library import (
-        MCPhaseGate,
-        MCXGate,
         PhaseGate,
         U1Gate,
         UnitaryGate,
@@ -72,19 +56,10 @@ try:
         get_standard_gate_name_mapping,
     )
     from qiskit.quantum_info import Operator, Statevector
-    from qiskit.transpiler import Target
 except ImportError as exc:  # pragma: no cover - exercised without the extra
     raise MissingExtraError(f"svsim.qiskit needs Qiskit: {INSTALL_HINT}") from exc
 
-__all__ = [
-    "DENSE_MAX_QUBITS",
-    "NATIVE_GATES",
-    "SvsimBackend",
-    "SvsimJob",
-    "build_target",
-    "circuit_from_qasm",
-    "circuit_from_qiskit",
-]
+__all__ = ["DENSE_MAX_QUBITS", "INSTALL_HINT", "NATIVE_GATES", "circuit_from_qiskit"]
 
 DENSE_MAX_QUBITS = 6
 """Gates on up to this many qubits without a native path run as one dense
@@ -649,149 +624,3 @@ def circuit_from_qiskit(quantum_circuit: QuantumCircuit) -> Circuit:
     """
     qc = _require_quantum_circuit(quantum_circuit)
     return _Converter(qc).convert()
-
-
-def _looks_like_path(text: str) -> bool:
-    if "\n" in text or ";" in text:
-        return False
-    return text.endswith((".qasm", ".qasm2", ".qasm3", ".inc")) or os.path.isfile(text)
-
-
-# What only OpenQASM 2 has: its registers and its standard include.
-_QASM2_CONTENT = re.compile(r'^\s*(qreg|creg)\s|\binclude\s+"qelib1\.inc"', re.MULTILINE)
-_QASM2_POSITION = re.compile(r"^<input>:(\d+),(\d+):\s*")
-
-
-def _has_statements(text: str) -> bool:
-    """Whether ``text`` holds anything but blanks and comments."""
-    without_blocks = re.sub(r"/\*.*?\*/", " ", text, flags=re.DOTALL)
-    return any(line.split("//", 1)[0].strip() for line in without_blocks.splitlines())
-
-
-def _qasm_version(text: str) -> int:
-    """2 or 3, from the ``OPENQASM`` header; a file without one (common in public
-    benchmark sets) is OpenQASM 2 when it declares ``qreg``/``creg`` or includes
-    ``qelib1.inc``, as Qiskit's ``qasm2.load`` accepts, else OpenQASM 3."""
-    for raw in text.splitlines():
-        line = raw.split("//", 1)[0].strip()
-        if not line:
-            continue
-        if line.startswith("OPENQASM"):
-            version = line[len("OPENQASM") :].strip().rstrip(";").strip()
-            if version.startswith("2"):
-                return 2
-            if version.startswith("3"):
-                return 3
-            raise CircuitError(f"unsupported OpenQASM version {version!r}; svsim reads 2 and 3")
-        break
-    return 2 if _QASM2_CONTENT.search(text) else 3
-
-
-def _parse_error(where: str, version: int, exc: Exception, printed: str) -> CircuitError:
-    """One line naming the source, the line and what is wrong: the parser's own
-    printed complaint when it printed one (the OpenQASM 3 parser writes it to
-    stderr and raises a bare error), with OpenQASM 2's ``<input>:L,C`` made a line."""
-    lines = [line.strip() for line in printed.splitlines() if line.strip()]
-    detail = lines[0] if lines else str(exc).strip().strip("'\"")
-    if not detail:
-        detail = f"a syntax error that the parser does not locate ({type(exc).__name__})"
-    detail = _QASM2_POSITION.sub(lambda m: f"line {m.group(1)}, column {m.group(2)}: ", detail)
-    detail = " ".join(detail.split())
-    return CircuitError(f"cannot parse {where} as OpenQASM {version}: {detail}")
-
-
-def circuit_from_qasm(text_or_path: str | os.PathLike[str]) -> Circuit:
-    """An svsim :class:`~svsim.Circuit` from OpenQASM 2 or 3 source or a ``.qasm`` file.
-
-    The version comes from the ``OPENQASM`` header.  OpenQASM 2 is read by
-    ``qiskit.qasm2`` (with Qiskit's legacy custom instructions, so files that
-    Qiskit exported load as Qiskit's standard gates; includes are looked up
-    beside the file), OpenQASM 3 by ``qiskit.qasm3`` (which needs the
-    ``qiskit-qasm3-import`` package of the extra); the circuit is then
-    converted by :func:`circuit_from_qiskit`.  A circuit read from a file is
-    named after the file.
-
-    Raises:
-        CircuitError: the file does not exist, or the source does not parse
-            or convert.
-        MissingExtraError: Qiskit's OpenQASM 3 importer is not installed.
-    """
-    from qiskit import qasm2, qasm3
-
-    path: Path | None = None
-    if isinstance(text_or_path, os.PathLike):
-        path = Path(text_or_path)
-    elif isinstance(text_or_path, str):
-        if _looks_like_path(text_or_path):
-            path = Path(text_or_path)
-    else:
-        raise CircuitError(
-            f"from_qasm takes OpenQASM source or a path, got {type(text_or_path).__name__}"
-        )
-    if path is not None:
-        try:
-            text = path.read_text()
-        except OSError as exc:
-            raise CircuitError(f"cannot read OpenQASM file {str(path)!r}: {exc}") from exc
-    else:
-        text = str(text_or_path)
-    where = "the OpenQASM source" if path is None else f"OpenQASM file {str(path)!r}"
-    if not _has_statements(text):
-        raise CircuitError(f"{where} holds no OpenQASM program (it is empty or only comments)")
-    version = _qasm_version(text)
-    printed = io.StringIO()
-    try:
-        with contextlib.redirect_stderr(printed):
-            if version == 2:
-                include_path = (str(path.parent) if path is not None else ".", ".")
-                qc = qasm2.loads(
-                    text,
-                    include_path=include_path,
-                    custom_instructions=qasm2.LEGACY_CUSTOM_INSTRUCTIONS,
-                )
-            else:
-                qc = qasm3.loads(text)
-    except ImportError as exc:
-        raise MissingExtraError(
-            f"reading OpenQASM 3 needs Qiskit's importer qiskit-qasm3-import: {INSTALL_HINT}"
-        ) from exc
-    except Exception as exc:  # the loaders raise their own error types
-        raise _parse_error(where, version, exc, printed.getvalue()) from exc
-    if path is not None:
-        qc.name = path.stem
-    return circuit_from_qiskit(qc)
-
-
-# --------------------------------------------------------------------------
-# The Target of svsim's backend.
-
-
-def build_target() -> Target:
-    """The ``Target`` of :class:`svsim.BasicSimulator`, on any number of qubits, no
-    coupling map: every operation of Qiskit's own ``BasicSimulator`` target (read
-    from it, so a newer Qiskit's additions come along; gates svsim has no native
-    path for run as dense matrices), svsim's native gates (:data:`NATIVE_GATES`:
-    ``mcx`` and ``mcphase`` with any number of controls, ``unitary`` of any size),
-    ``measure``, ``reset``, ``delay`` and ``if_else``."""
-    from qiskit.providers.basic_provider import BasicSimulator as QiskitBasicSimulator
-
-    target = Target(description="svsim statevector simulator", num_qubits=None)
-    mapping = get_standard_gate_name_mapping()
-    names = dict.fromkeys(
-        (*QiskitBasicSimulator().target.operation_names, *NATIVE_GATES, "measure", "reset")
-    )
-    variadic = {"mcx": MCXGate, "mcphase": MCPhaseGate, "unitary": UnitaryGate}
-    for name in names:
-        if name in variadic:
-            target.add_instruction(variadic[name], name=name)
-        elif name in mapping:
-            target.add_instruction(mapping[name], properties=None, name=name)
-    target.add_instruction(IfElseOp, name="if_else")
-    return target
-
-
-SvsimBackend = BasicSimulator
-"""An alias of :class:`svsim.BasicSimulator`, which is itself a Qiskit ``BackendV2``."""
-
-SvsimJob = BasicProviderJob
-"""An alias of :class:`svsim.BasicProviderJob`, which is itself a Qiskit ``JobV1``."""
