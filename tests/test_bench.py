@@ -1,4 +1,5 @@
-"""Smoke tests of the benchmark suite (svsim alone: no peer needs to be installed).
+"""Smoke tests of the benchmark suite (svsim alone: no peer needs to be installed;
+the tests of a peer's adapter are skipped, with the reason, when it is not).
 
 No timing is asserted: only that the suite runs, writes its reports, and refuses
 to time a simulator whose answer differs from svsim's.
@@ -11,6 +12,7 @@ import math
 
 import numpy as np
 import pytest
+from reference import reference_statevector
 from svsim.bench import BenchCheckError, main, run_suite
 from svsim.bench import circuits as C
 from svsim.bench.checks import (
@@ -19,7 +21,7 @@ from svsim.bench.checks import (
     numpy_apply,
     sample_check,
 )
-from svsim.bench.peers import SvsimPeer
+from svsim.bench.peers import PEERS, SvsimPeer, make_peer
 
 SMALL = {
     "threads": [1],
@@ -223,3 +225,71 @@ def test_gate_microbenchmarks_work_on_the_whole_state():
         assert all(n - 1 not in op.qubits for op in spec.ops[1:])
     fresh = C.micro_spec("h", 0, n, 1, reach_all=False)
     assert [(op.name, op.qubits) for op in fresh.ops] == [("h", (0,))]
+
+
+# Peers that number their qubits from the other end than svsim (both precisions).
+REVERSED_PEERS = ("lightning", "qibojit")
+
+
+def _installed(name: str) -> object:
+    peer = make_peer(name)
+    why = peer.available()
+    if why is not None:
+        pytest.skip(f"{name} is not installed ({why}): pip install '.[bench]'")
+    return peer
+
+
+@pytest.mark.parametrize("precision", ["double", "single"])
+@pytest.mark.parametrize("name", REVERSED_PEERS)
+def test_reversed_order_peers_match_the_reference(name, precision):
+    # Every circuit family and every gate microbenchmark, on 7 qubits, against the
+    # dense numpy reference of the tests: bit order, matrix order, angles.
+    peer = _installed(name)
+    peer.setup(1, precision)
+    assert precision in peer.precisions
+    tol = 1e-10 if precision == "double" else 1e-5
+    specs = [C.family_spec(family, 7) for family in C.FAMILIES]
+    specs += [C.micro_spec(gate, t, 7, 2) for gate in C.MICRO_GATES for t in (0, 3, 6)]
+    for spec in specs:
+        want = reference_statevector(C.to_svsim(spec))
+        got = peer.statevector(peer.run_state(peer.build(spec)))
+        assert got.shape == want.shape, spec.key
+        assert got.dtype == (np.complex128 if precision == "double" else np.complex64)
+        assert fidelity(got, want) > 1 - tol, (spec.family, spec.key)
+        assert abs(np.linalg.norm(got) - 1) < tol, spec.key
+    # not the reversed order: a single qubit flipped shows
+    x = C.Spec("x", 7, (C.Op("x", (0,)),))
+    state = peer.statevector(peer.run_state(peer.build(x)))
+    assert abs(state[1]) == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize("name", REVERSED_PEERS)
+def test_reversed_order_peers_run_in_the_suite(tmp_path, name):
+    # Through the suite as on the command line: a worker process per thread count
+    # and precision, the check against svsim before the timing.
+    _installed(name)
+    assert name in PEERS
+    results = run_suite(
+        peers=["svsim", name],
+        out_dir=tmp_path,
+        qubits=[8],
+        threads=[1],
+        sections=["family", "micro"],
+        families=["qft", "qv"],
+        micro_qubits=[8],
+        micro_gates=["cx", "u2q"],
+        plots=False,
+    )
+    mine = [r for r in results["records"] if r["sim"] == name]
+    assert {(r["section"], r["precision"]) for r in mine} == {
+        (section, precision)
+        for section in ("family", "micro")
+        for precision in ("double", "single")
+    }
+    assert all(r["check"]["ok"] and len(r["times_s"]) == 3 for r in mine)
+    assert results["check_failures"] == 0
+    # the thread count reached the library: OMP_NUM_THREADS (Lightning), numba's (qibojit)
+    settings = [s for s in results["settings"] if s["sim"] == name]
+    assert settings
+    key = "env_threads" if name == "lightning" else "backend_threads"
+    assert all(s["threads"] == 1 and s[key] == 1 for s in settings)

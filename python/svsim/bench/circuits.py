@@ -10,7 +10,10 @@ Conventions: qubit 0 is the least significant bit of a basis-state index; a
 dense matrix on ``(a, b)`` has ``a`` as its low bit; angles are Qiskit's
 (``rz(t) = exp(-i t Z / 2)``).  Cirq is big-endian: :func:`to_cirq` returns the
 qubit order (``LineQubit(n - 1)`` first) under which Cirq's state vector has
-svsim's bit order.
+svsim's bit order.  PennyLane Lightning and Qibo number qubits from the other
+end too (their qubit 0 is the most significant bit): :func:`to_lightning` and
+:func:`to_qibo` put svsim's qubit ``q`` on their qubit ``n - 1 - q``, and their
+state vectors then have svsim's bit order as they come.
 
 Nothing here imports a peer at import time: each ``to_*`` imports its library.
 """
@@ -38,6 +41,8 @@ __all__ = [
     "mid_circuit_spec",
     "sample_spec",
     "to_cirq",
+    "to_lightning",
+    "to_qibo",
     "to_qiskit",
     "to_qulacs",
     "to_svsim",
@@ -434,3 +439,86 @@ def to_cirq(spec: Spec) -> tuple[Any, list[Any]]:
         ops.append(cirq.measure(*qs, key="m"))
     circuit = cirq.Circuit(ops)
     return circuit, list(reversed(qs))
+
+
+# ---------------------------------------------------------------- PennyLane Lightning and Qibo
+
+# svsim's gate names -> Lightning's state-vector methods, Qibo's gate classes.
+_LIGHTNING_GATES = {
+    "h": "Hadamard",
+    "x": "PauliX",
+    "rx": "RX",
+    "ry": "RY",
+    "rz": "RZ",
+    "cx": "CNOT",
+    "cz": "CZ",
+    "swap": "SWAP",
+    "cp": "ControlledPhaseShift",
+}
+_QIBO_GATES = {
+    "h": "H",
+    "x": "X",
+    "rx": "RX",
+    "ry": "RY",
+    "rz": "RZ",
+    "cx": "CNOT",
+    "cz": "CZ",
+    "swap": "SWAP",
+    "cp": "CU1",
+}
+
+
+def to_lightning(
+    spec: Spec, precision: str = "double"
+) -> tuple[Any, list[tuple[Any, tuple[Any, ...]]]]:
+    """Lightning's state-vector class (``lightning.qubit``'s compiled ``StateVectorC128``
+    or ``StateVectorC64``) and the calls that apply the circuit to one of its states.
+
+    Each call is ``(unbound method, arguments after the state)``: the named gates
+    take ``(wires, inverse, params)``, ``applyMatrix`` takes ``(matrix, wires,
+    inverse)`` with ``wires[0]`` the matrix's high bit, so svsim's ``(a, b)`` (``a``
+    the low bit) is wires ``[n-1-b, n-1-a]``.  Rotations and ``ControlledPhaseShift``
+    have Qiskit's conventions.
+    """
+    from pennylane_lightning.lightning_qubit_ops import StateVectorC64, StateVectorC128
+
+    if spec.num_clbits or spec.measure_all:
+        raise ValueError("Lightning adapter: state specs only (no measurement)")
+    cls = StateVectorC128 if precision == "double" else StateVectorC64
+    dtype = np.complex128 if precision == "double" else np.complex64
+    n = spec.num_qubits
+    calls: list[tuple[Any, tuple[Any, ...]]] = []
+    for op in spec.ops:
+        wires = [n - 1 - q for q in op.qubits]
+        if op.name == "unitary":
+            matrix = np.ascontiguousarray(op.matrix, dtype=dtype)
+            calls.append((cls.applyMatrix, (matrix, wires[::-1], False)))
+        elif op.name in _LIGHTNING_GATES:
+            calls.append((getattr(cls, _LIGHTNING_GATES[op.name]), (wires, False, list(op.params))))
+        else:
+            raise ValueError(f"Lightning adapter: unsupported operation {op.name!r}")
+    return cls, calls
+
+
+def to_qibo(spec: Spec) -> Any:
+    """A ``qibo.Circuit`` (state specs only).
+
+    svsim's qubit ``q`` is Qibo's ``n - 1 - q``; ``Unitary(m, hi, lo)`` takes the
+    matrix's high bit first, so svsim's ``(a, b)`` is ``Unitary(m, n-1-b, n-1-a)``.
+    ``cp`` is Qibo's ``CU1``; rotations have Qiskit's conventions.
+    """
+    from qibo import Circuit, gates
+
+    if spec.num_clbits or spec.measure_all:
+        raise ValueError("Qibo adapter: state specs only (no measurement)")
+    n = spec.num_qubits
+    circuit = Circuit(n)
+    for op in spec.ops:
+        qubits = [n - 1 - q for q in op.qubits]
+        if op.name == "unitary":
+            circuit.add(gates.Unitary(op.matrix, *reversed(qubits)))
+        elif op.name in _QIBO_GATES:
+            circuit.add(getattr(gates, _QIBO_GATES[op.name])(*qubits, *op.params))
+        else:
+            raise ValueError(f"Qibo adapter: unsupported operation {op.name!r}")
+    return circuit

@@ -15,7 +15,7 @@ from svsim.bench import circuits as C
 
 FIDELITY_TOL = 1e-6
 ITEMSIZE = {"double": 16, "single": 8}
-DEFAULT_PEERS = ("svsim", "aer", "qulacs", "qsim", "basic")
+DEFAULT_PEERS = ("svsim", "aer", "qulacs", "qsim", "lightning", "qibojit", "basic")
 SECTIONS = ("family", "micro", "shots", "mid", "batch")
 # How a worker shares its time among the sections when there is a budget.
 SECTION_WEIGHTS = {"family": 0.5, "micro": 0.25, "shots": 0.15, "mid": 0.05, "batch": 0.05}

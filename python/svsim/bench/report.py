@@ -27,12 +27,14 @@ def _summary(results: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-_ORDER = ["svsim", "aer", "qulacs", "qsim", "basic"]
+_ORDER = ["svsim", "aer", "qulacs", "qsim", "lightning", "qibojit", "basic"]
 _LABELS = {
     "svsim": "svsim",
     "aer": "Aer",
     "qulacs": "qulacs",
     "qsim": "qsim",
+    "lightning": "Lightning",
+    "qibojit": "qibojit",
     "basic": "BasicSim",
 }
 
