@@ -44,7 +44,15 @@ from svsim.job import (
     runs_in_process,
 )
 from svsim.options import DEFAULTS, SEED_LIMIT, check_option
-from svsim.work import Experiment, JobSpec, JobWork, Settings, run_job
+from svsim.work import (
+    INLINE_MAX_WORK,
+    Experiment,
+    JobSpec,
+    JobWork,
+    Settings,
+    predicted_work,
+    run_job,
+)
 
 __all__ = ["BACKEND_NAME", "BasicProvider", "BasicSimulator", "JobSpec", "run_job"]
 
@@ -367,8 +375,23 @@ class BasicSimulator(qt.BackendBase):  # type: ignore[misc]
         job = BasicProviderJob(
             self, job_id, JobWork(spec, control), control=control, collective=self._mpi
         )
-        job.submit()
+        if self._runs_inline(spec):
+            job.run_here()
+        else:
+            job.submit()
         return job
+
+    def _runs_inline(self, spec: JobSpec) -> bool:
+        """A tiny job runs inside ``run()`` (see docs/jobs.md): its predicted kernel
+        work is at most :data:`~svsim.work.INLINE_MAX_WORK`, the backend runs its
+        jobs on its own worker (no executor given, no MPI) and has none queued or
+        running, so jobs still end in the order they were submitted."""
+        return (
+            self._owns_executor
+            and not self._mpi
+            and predicted_work(spec) <= INLINE_MAX_WORK
+            and not outstanding_jobs(self)
+        )
 
     def _check_executor(
         self, circuits: list[Circuit], shots: int, max_shot_size: int | None
