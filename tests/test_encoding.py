@@ -149,6 +149,8 @@ def test_random_circuits_encode_as_the_old_encoder_did(seed: int) -> None:
 def test_rich_and_empty_circuits_encode_as_the_old_encoder_did() -> None:
     for qc in (rich_circuit(), Circuit(3), Circuit(2, 2).measure_all()):
         program = qc.encode()
-        for new, old in zip((program.ops, program.qubits, program.values), _old_encode(qc)):
+        for new, old in zip(
+            (program.ops, program.qubits, program.values), _old_encode(qc), strict=True
+        ):
             np.testing.assert_array_equal(new, old)
         assert program.ops.shape[1] == _ops.OP_FIELDS

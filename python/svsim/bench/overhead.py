@@ -112,7 +112,7 @@ def batch(repeats: int, threads: int, circuits: int = 1000) -> dict[str, float]:
         theirs = [to_qiskit(s) for s in specs]
         runners["aer"] = lambda: aer.run(theirs, shots=100, seed_simulator=1).result().get_counts()
     times: dict[str, list[float]] = {name: [] for name in runners}
-    for name, run in runners.items():
+    for run in runners.values():
         run()  # warm
     for _ in range(repeats):
         for name, run in runners.items():
