@@ -372,12 +372,14 @@ class BasicSimulator(qt.BackendBase):  # type: ignore[misc]
             initial=initial,
             settings=settings,
         )
-        job = BasicProviderJob(
-            self, job_id, JobWork(spec, control), control=control, collective=self._mpi
-        )
         if self._runs_inline(spec):
+            # The default limit was read just now: the job need not read it again.
+            job = BasicProviderJob(self, job_id, JobWork(spec, control, limit_mb), control=control)
             job.run_here()
         else:
+            job = BasicProviderJob(
+                self, job_id, JobWork(spec, control), control=control, collective=self._mpi
+            )
             job.submit()
         return job
 

@@ -133,7 +133,9 @@ def _sampled_once(circuit: Circuit) -> bool:
     return True
 
 
-def run_job(spec: JobSpec, control: JobControl | None = None) -> Result:
+def run_job(
+    spec: JobSpec, control: JobControl | None = None, total_mb: float | None = None
+) -> Result:
     """Run a job's experiments one after another in this thread; its Result.
 
     A module-level function over plain data, so a process pool or a Dask
@@ -145,11 +147,15 @@ def run_job(spec: JobSpec, control: JobControl | None = None) -> Result:
     ``max_memory_mb``: the result keeps their statevectors and shot data.
     With no limit set, the default (80% of the memory available) is read
     once for the job, not per experiment: a read of /proc/meminfo, which was
-    a tenth of the time of a job of many small circuits.
+    a tenth of the time of a job of many small circuits; ``total_mb`` is
+    that default when the caller has just read it (a job run inside ``run()``).
     """
     start = time.perf_counter()
     s = spec.settings
-    total_mb = engine.default_max_memory_mb() if s.max_memory_mb is None else s.max_memory_mb
+    if s.max_memory_mb is not None:
+        total_mb = s.max_memory_mb
+    elif total_mb is None:
+        total_mb = engine.default_max_memory_mb()
     outputs = []
     kept = 0  # bytes that the earlier experiments' outputs hold
     for index, experiment in enumerate(spec.experiments):
@@ -234,12 +240,13 @@ class JobWork:
     debugger show what it holds.
     """
 
-    def __init__(self, spec: JobSpec, control: JobControl) -> None:
+    def __init__(self, spec: JobSpec, control: JobControl, total_mb: float | None = None) -> None:
         self.spec = spec
         self.control = control
+        self.total_mb = total_mb  # the memory limit, when run() has just read it
 
     def __call__(self) -> Result:
-        return run_job(self.spec, self.control)
+        return run_job(self.spec, self.control, self.total_mb)
 
     def as_task(self) -> tuple[Any, tuple[Any, ...]]:
         """``(run_job, (spec,))``: what a process pool runs."""
@@ -308,6 +315,19 @@ class Outcomes:
         """The outcomes of packed ``(shots, words)`` uint64 memory and, with
         ``keep_order``, each shot's row in them (an inverse index)."""
         shots, words = memory.shape
+        if words == 1 and shots:
+            column = memory[:, 0].view(np.int64)
+            if int(column.max()) < 4 * shots + 64:
+                # Few possible outcomes (few clbits): a histogram, 3x faster than
+                # np.unique's sort on a small job (100 shots: 40 -> 12 us), same order.
+                histogram = np.bincount(column)
+                seen = np.flatnonzero(histogram)
+                inverse = None
+                if keep_order:
+                    rank = np.zeros(histogram.size, dtype=np.intp)
+                    rank[seen] = np.arange(seen.size)
+                    inverse = rank[column]
+                return cls(seen.astype(np.uint64).reshape(-1, 1), histogram[seen]), inverse
         if words == 1:
             # A plain sort of one word each, with no inverse to track unless asked.
             # numpy's stubs know np.unique's results only for a literal return_inverse.
