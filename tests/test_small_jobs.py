@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import threading
 
+import numpy as np
 import pytest
 import svsim
 from spy_executor import SpyExecutor
 from svsim import engine, work
 from svsim.job import BasicProviderJob, JobStatus
+from svsim.work import Outcomes
 
 WAIT = 10.0
 
@@ -147,3 +149,23 @@ def test_default_memory_limit_is_read_once_per_job_not_per_circuit(monkeypatch) 
     assert len(job.result(timeout=WAIT).results) == 20
     assert len(reads) <= 2  # one in run(), one when the job starts
     spy.shutdown()
+
+
+@pytest.mark.parametrize("keep_order", [True, False])
+def test_counts_of_few_clbits_by_histogram_equal_numpy_unique(keep_order: bool) -> None:
+    rng = np.random.default_rng(3)
+    for shots in (1, 5, 100, 1000):
+        for top in (1, 30, 1024, 5000, 2**62):  # the histogram, then the sort past 4096
+            memory = rng.integers(0, top, size=(shots, 1), dtype=np.int64).astype(np.uint64)
+            outcomes, order = Outcomes.from_memory(memory, keep_order)
+            unique, inverse, counts = np.unique(
+                memory[:, 0], return_inverse=True, return_counts=True
+            )
+            assert outcomes.words.dtype == np.uint64 and outcomes.words.shape == (unique.size, 1)
+            np.testing.assert_array_equal(outcomes.words[:, 0], unique)
+            np.testing.assert_array_equal(outcomes.counts, counts)
+            if keep_order:
+                assert order is not None
+                np.testing.assert_array_equal(order, inverse.reshape(-1))
+            else:
+                assert order is None
