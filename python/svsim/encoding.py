@@ -69,9 +69,8 @@ def encode(
         code = codes.get(instr.name)
         cond = instr.condition
         if code is not None:
-            kind, num_targets, vals = code
-            if not isinstance(vals, tuple):
-                vals = vals(*instr.params)
+            kind, num_targets, make = code
+            gate_values = make if isinstance(make, tuple) else make(*instr.params)
             qs = instr.qubits
             num_controls = len(qs) - num_targets
             row_qubits = len(qubits)
@@ -88,13 +87,13 @@ def encode(
                     (kind, num_targets, num_controls, row_qubits, len(values), 0)
                     + (len(cond[0]), cond[1])
                 )
-            extend_values(vals)
+            extend_values(gate_values)
             continue
         name = instr.name
         if name == "barrier":
             continue
         slot = 0
-        vals = ()
+        vals: Sequence[complex] = ()
         if name == "unitary":
             assert instr.matrix is not None
             kind, vals = dense, instr.matrix.ravel().tolist()
