@@ -44,15 +44,7 @@ from svsim.job import (
     runs_in_process,
 )
 from svsim.options import DEFAULTS, SEED_LIMIT, check_option
-from svsim.work import (
-    INLINE_MAX_WORK,
-    Experiment,
-    JobSpec,
-    JobWork,
-    Settings,
-    predicted_work,
-    run_job,
-)
+from svsim.work import Experiment, JobSpec, JobWork, Settings, is_tiny, run_job
 
 __all__ = ["BACKEND_NAME", "BasicProvider", "BasicSimulator", "JobSpec", "run_job"]
 
@@ -372,28 +364,16 @@ class BasicSimulator(qt.BackendBase):  # type: ignore[misc]
             initial=initial,
             settings=settings,
         )
-        if self._runs_inline(spec):
-            # The default limit was read just now: the job need not read it again.
-            job = BasicProviderJob(self, job_id, JobWork(spec, control, limit_mb), control=control)
+        # A tiny job runs here, inside run() (docs/jobs.md): on the backend's own worker
+        # it would wait for the hand-off; with none queued, jobs still end in order.
+        inline = self._owns_executor and not self._mpi and is_tiny(spec) and not self.jobs()
+        work = JobWork(spec, control, limit_mb if inline else None)  # the limit read above
+        job = BasicProviderJob(self, job_id, work, control=control, collective=self._mpi)
+        if inline:
             job.run_here()
         else:
-            job = BasicProviderJob(
-                self, job_id, JobWork(spec, control), control=control, collective=self._mpi
-            )
             job.submit()
         return job
-
-    def _runs_inline(self, spec: JobSpec) -> bool:
-        """A tiny job runs inside ``run()`` (see docs/jobs.md): its predicted kernel
-        work is at most :data:`~svsim.work.INLINE_MAX_WORK`, the backend runs its
-        jobs on its own worker (no executor given, no MPI) and has none queued or
-        running, so jobs still end in the order they were submitted."""
-        return (
-            self._owns_executor
-            and not self._mpi
-            and predicted_work(spec) <= INLINE_MAX_WORK
-            and not outstanding_jobs(self)
-        )
 
     def _check_executor(
         self, circuits: list[Circuit], shots: int, max_shot_size: int | None

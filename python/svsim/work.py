@@ -41,6 +41,7 @@ __all__ = [
     "Settings",
     "INLINE_MAX_WORK",
     "experiment_metadata",
+    "is_tiny",
     "job_result",
     "predicted_work",
     "result_from_outputs",
@@ -117,6 +118,11 @@ def predicted_work(spec: JobSpec) -> int:
         if not _sampled_once(circuit):
             total += once * max(shots - 1, 0)
     return total
+
+
+def is_tiny(spec: JobSpec) -> bool:
+    """A job whose :func:`predicted_work` is at most :data:`INLINE_MAX_WORK`."""
+    return predicted_work(spec) <= INLINE_MAX_WORK
 
 
 def _sampled_once(circuit: Circuit) -> bool:
