@@ -44,7 +44,7 @@ from svsim.job import (
     runs_in_process,
 )
 from svsim.options import DEFAULTS, SEED_LIMIT, check_option
-from svsim.work import Experiment, JobSpec, JobWork, Settings, run_job
+from svsim.work import Experiment, JobSpec, JobWork, Settings, is_tiny, run_job
 
 __all__ = ["BACKEND_NAME", "BasicProvider", "BasicSimulator", "JobSpec", "run_job"]
 
@@ -364,10 +364,15 @@ class BasicSimulator(qt.BackendBase):  # type: ignore[misc]
             initial=initial,
             settings=settings,
         )
-        job = BasicProviderJob(
-            self, job_id, JobWork(spec, control), control=control, collective=self._mpi
-        )
-        job.submit()
+        # A tiny job runs here, inside run() (docs/jobs.md): on the backend's own worker
+        # it would wait for the hand-off; with none queued, jobs still end in order.
+        inline = self._owns_executor and not self._mpi and is_tiny(spec) and not self.jobs()
+        work = JobWork(spec, control, limit_mb if inline else None)  # the limit read above
+        job = BasicProviderJob(self, job_id, work, control=control, collective=self._mpi)
+        if inline:
+            job.run_here()
+        else:
+            job.submit()
         return job
 
     def _check_executor(

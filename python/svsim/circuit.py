@@ -17,7 +17,6 @@ gate matrices are those of :mod:`svsim.gates`.
 
 from __future__ import annotations
 
-import cmath
 import itertools
 import math
 import numbers
@@ -27,10 +26,9 @@ from typing import Any, TypeGuard
 
 import numpy as np
 
-from svsim import _ops
 from svsim.circuit_gates import ConditionArg, GateMethods, QubitArg
+from svsim.encoding import encode
 from svsim.exceptions import CircuitError
-from svsim.gates import GATES
 from svsim.program import Instruction, Program
 
 __all__ = ["Circuit", "Instruction", "Program"]
@@ -539,81 +537,6 @@ class Circuit(GateMethods):
 
     def encode(self) -> Program:
         """The circuit as flat arrays for the kernel (layout in :mod:`svsim._ops`)."""
-        rows: list[list[int]] = []
-        qubits: list[int] = []
-        values: list[complex] = []
-        labels = tuple(self._save_labels)
-        slots = {label: i for i, label in enumerate(labels)}
-        kinds = tuple(self._save_labels.values())
-
-        def slot_of(instr: Instruction) -> int:
-            assert instr.label is not None  # every save instruction has its label
-            return slots[instr.label]
-
-        def add(
-            kind: int,
-            targets: Sequence[int],
-            controls: Sequence[int],
-            vals: Sequence[complex],
-            slot: int,
-            cond: tuple[tuple[int, ...], int] | None,
-        ) -> None:
-            row = [kind, len(targets), len(controls), len(qubits), len(values), slot, 0, 0]
-            qubits.extend(targets)
-            qubits.extend(controls)
-            if cond is not None:
-                row[_ops.COND_BITS] = len(cond[0])
-                row[_ops.COND_VALUE] = cond[1]
-                qubits.extend(cond[0])
-            values.extend(vals)
-            rows.append(row)
-
-        if self._global_phase != 0.0:
-            add(_ops.DIAGONAL, (), (), (cmath.exp(1j * self._global_phase),), 0, None)
-
-        for instr in self._data:
-            name = instr.name
-            spec = GATES.get(name)
-            if spec is not None:
-                split = len(instr.qubits) - spec.num_targets
-                kind = spec.kind
-                if kind == _ops.DIAGONAL:
-                    vals: Sequence[complex] = spec.diagonal(*instr.params)
-                elif kind == _ops.DENSE:
-                    vals = spec.flat(*instr.params)
-                else:
-                    vals = ()
-                add(kind, instr.qubits[split:], instr.qubits[:split], vals, 0, instr.condition)
-            elif name == "unitary":
-                assert instr.matrix is not None
-                add(_ops.DENSE, instr.qubits, (), instr.matrix.ravel().tolist(), 0, instr.condition)
-            elif name == "measure":
-                add(_ops.MEASURE, instr.qubits, (), (), instr.clbits[0], instr.condition)
-            elif name == "reset":
-                add(_ops.RESET, instr.qubits, (), (), 0, instr.condition)
-            elif name == "barrier":
-                continue
-            elif name == "save_statevector":
-                add(_ops.SAVE_STATEVECTOR, (), (), (), slot_of(instr), None)
-            elif name == "save_probabilities":
-                add(_ops.SAVE_PROBABILITIES, instr.qubits, (), (), slot_of(instr), None)
-            elif name == "save_expectation_value":
-                codes = [complex(_ops.PAULI_CODES[ch]) for ch in reversed(instr.params[0])]
-                add(_ops.SAVE_EXPECTATION, instr.qubits, (), codes, slot_of(instr), None)
-            else:  # pragma: no cover - every method adds a known name
-                raise CircuitError(f"cannot encode instruction {name!r}")
-
-        ops = (
-            np.array(rows, dtype=np.int64)
-            if rows
-            else np.zeros((0, _ops.OP_FIELDS), dtype=np.int64)
-        )
-        return Program(
-            ops=ops,
-            qubits=np.array(qubits, dtype=np.int32),
-            values=np.array(values, dtype=np.complex128),
-            num_qubits=self._num_qubits,
-            num_clbits=self._num_clbits,
-            save_labels=labels,
-            save_kinds=kinds,
+        return encode(
+            self._data, self._num_qubits, self._num_clbits, self._global_phase, self._save_labels
         )

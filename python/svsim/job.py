@@ -342,6 +342,26 @@ class BasicProviderJob(*qt.job_bases):  # type: ignore[misc]
         # cycle that only the garbage collector would free.
         future.add_done_callback(functools.partial(_future_done, weakref.ref(self)))
 
+    def run_here(self) -> None:
+        """Run the work now, in the calling thread, instead of :meth:`submit`.
+
+        For a tiny job (see docs/jobs.md): the job goes through the same
+        states as on a worker (QUEUED, RUNNING, then DONE, ERROR or CANCELLED)
+        and is final when this returns; a failing work makes it ERROR, it does
+        not raise here.
+
+        Raises:
+            JobError: if the job was already submitted or cancelled.
+        """
+        with self._cond:
+            if self._submitted or self._status is not JobStatus.INITIALIZING:
+                raise JobError(
+                    f"job {self._job_id!r} is {self._status.name} and cannot run; a job runs once"
+                )
+            self._submitted = True
+            self._status = JobStatus.QUEUED
+        self._execute()
+
     def _execute(self) -> None:
         """Run the work in the executor's thread and record how it ended."""
         with self._cond:

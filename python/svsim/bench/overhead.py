@@ -1,0 +1,150 @@
+"""Small jobs (issue 20): svsim's own overhead on a tiny job, and the throughput
+of a batch of small circuits against Aer.
+
+    python -m svsim.bench.overhead [--repeats 3000] [--batch-repeats 5] [--threads 1]
+
+*Tiny job*: a 5-qubit circuit (h, a cx chain, rz, measure_all), 100 shots.
+``kernel`` is the kernel call alone (``svsim._core.run`` on the encoded
+program, as :func:`svsim.engine.run_experiment` makes it); ``job`` is the
+whole ``backend.run(circuit).result()``.  Each is the median of ``--repeats``
+calls, interleaved so a change in the machine's load reaches both; the
+overhead is their difference.
+
+*Batch*: 1,000 random 10-qubit circuits of 100 gates
+(:func:`svsim.bench.circuits.batch_specs`), 100 shots, in one ``run()`` up to
+the counts of every circuit; the median of ``--batch-repeats``, for svsim and,
+when installed, Qiskit Aer (``method="statevector"``, the same threads).
+
+The load average is printed with the figures: the machine may be shared.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import time
+from collections.abc import Callable
+from typing import Any
+
+import svsim
+from svsim import _core, engine
+from svsim.bench.circuits import batch_specs, to_qiskit, to_svsim
+
+
+def tiny_circuit(num_qubits: int = 5) -> svsim.Circuit:
+    """The tiny job's circuit."""
+    qc = svsim.Circuit(num_qubits, name="tiny")
+    qc.h(0)
+    for q in range(num_qubits - 1):
+        qc.cx(q, q + 1)
+    qc.rz(0.3, num_qubits - 1)
+    return qc.measure_all()
+
+
+def kernel_call(circuit: svsim.Circuit, shots: int, threads: int) -> Callable[[], Any]:
+    """The kernel call alone, with the arguments ``run_experiment`` gives it."""
+    program = circuit.encode()
+
+    def call() -> Any:
+        return _core.run(
+            program.ops,
+            program.qubits,
+            program.values,
+            program.num_qubits,
+            program.num_clbits,
+            shots,
+            1,
+            "double",
+            threads,
+            engine.PARALLEL_THRESHOLD,
+            True,
+            engine.FUSION_THRESHOLD,
+            engine.MAX_FUSED_QUBITS,
+            True,
+            _core.RunControl(),
+            None,
+            True,
+            1,
+        )
+
+    return call
+
+
+def tiny_job(repeats: int, threads: int) -> dict[str, float]:
+    """Median seconds of the kernel call and of the whole job, interleaved."""
+    circuit = tiny_circuit()
+    backend = svsim.BasicSimulator(max_parallel_threads=threads)
+    kernel = kernel_call(circuit, 100, threads)
+
+    def job() -> Any:
+        return backend.run(circuit, shots=100, seed_simulator=1).result()
+
+    job()  # warm: the worker thread, the imports
+    kernel_times, job_times = [], []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        kernel()
+        middle = time.perf_counter()
+        job()
+        end = time.perf_counter()
+        kernel_times.append(middle - start)
+        job_times.append(end - middle)
+    backend.close()
+    k, j = statistics.median(kernel_times), statistics.median(job_times)
+    return {"kernel": k, "job": j, "overhead": j - k}
+
+
+def batch(repeats: int, threads: int, circuits: int = 1000) -> dict[str, float]:
+    """Median seconds of the batch job for svsim and, if installed, Aer."""
+    specs = batch_specs(circuits)
+    ours = [to_svsim(s) for s in specs]
+    backend = svsim.BasicSimulator(max_parallel_threads=threads)
+    runners: dict[str, Callable[[], Any]] = {
+        "svsim": lambda: backend.run(ours, shots=100, seed_simulator=1).result().get_counts()
+    }
+    try:
+        from qiskit_aer import AerSimulator
+    except ImportError:
+        pass
+    else:
+        aer = AerSimulator(method="statevector", max_parallel_threads=threads)
+        theirs = [to_qiskit(s) for s in specs]
+        runners["aer"] = lambda: aer.run(theirs, shots=100, seed_simulator=1).result().get_counts()
+    times: dict[str, list[float]] = {name: [] for name in runners}
+    for run in runners.values():
+        run()  # warm
+    for _ in range(repeats):
+        for name, run in runners.items():
+            start = time.perf_counter()
+            run()
+            times[name].append(time.perf_counter() - start)
+    backend.close()
+    return {name: statistics.median(t) for name, t in times.items()}
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--repeats", type=int, default=3000)
+    parser.add_argument("--batch-repeats", type=int, default=5)
+    parser.add_argument("--threads", type=int, default=1)
+    args = parser.parse_args(argv)
+    print(f"load before: {os.getloadavg()[0]:.2f}")
+    tiny = tiny_job(args.repeats, args.threads)
+    print(
+        f"tiny job (5 qubits, 100 shots, median of {args.repeats}): kernel "
+        f"{tiny['kernel'] * 1e6:.1f} us, run().result() {tiny['job'] * 1e6:.1f} us, "
+        f"overhead {tiny['overhead'] * 1e6:.1f} us  (load {os.getloadavg()[0]:.2f})"
+    )
+    if args.batch_repeats > 0:
+        times = batch(args.batch_repeats, args.threads)
+        line = ", ".join(f"{name} {t:.3f} s" for name, t in times.items())
+        ratio = f"; aer / svsim {times['aer'] / times['svsim']:.1f}x" if "aer" in times else ""
+        print(
+            f"batch (1000 x 10 qubits x 100 gates, 100 shots, {args.threads} thread(s), median "
+            f"of {args.batch_repeats}): {line}{ratio}  (load {os.getloadavg()[0]:.2f})"
+        )
+
+
+if __name__ == "__main__":
+    main()

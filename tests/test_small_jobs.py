@@ -1,0 +1,171 @@
+"""Small jobs (issue 20): a tiny job runs inside run() and still goes through
+the whole job API; the memory limit is read once per job."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pytest
+import svsim
+from spy_executor import SpyExecutor
+from svsim import engine, work
+from svsim.job import BasicProviderJob, JobStatus
+from svsim.work import Outcomes
+
+WAIT = 10.0
+
+
+def tiny() -> svsim.Circuit:
+    return svsim.Circuit(5, name="tiny").h(0).cx(0, 1).cx(1, 2).rz(0.3, 4).measure_all()
+
+
+def test_tiny_job_is_done_when_run_returns_and_keeps_the_job_api() -> None:
+    backend = svsim.BasicSimulator()
+    job = backend.run(tiny(), shots=100, seed_simulator=7)
+    assert job.status() is JobStatus.DONE  # no wait: it ran inside run()
+    assert job.done() and job.in_final_state() and not job.running()
+    assert job.progress() == 1.0
+    assert job.cancel() is False and job.status() is JobStatus.DONE
+    assert backend.jobs() == []
+    result = job.result(timeout=0)
+    assert result.job_id == job.job_id() and job.backend() is backend
+    assert sum(result.get_counts().values()) == 100
+    meta = result.results[0].metadata
+    assert meta["method"] == "statevector" and meta["shot_method"] == "sampling"
+    assert len(result.get_memory()) == 100
+    with pytest.raises(svsim.JobError, match="already submitted|cannot run"):
+        job.submit()
+    backend.close()
+
+
+def test_tiny_job_gives_what_the_worker_thread_gives() -> None:
+    inline = svsim.BasicSimulator().run(tiny(), shots=300, seed_simulator=11).result()
+    spy = SpyExecutor()
+    threaded = svsim.BasicSimulator(executor=spy).run(tiny(), shots=300, seed_simulator=11)
+    assert threaded.result(timeout=WAIT).get_counts() == inline.get_counts()
+    assert threaded.result().get_memory() == inline.get_memory()
+    assert spy.submitted == 1  # an executor given: never inline
+    spy.shutdown()
+
+
+def test_failing_tiny_job_ends_in_error_not_in_an_exception_from_run(monkeypatch) -> None:
+    cause = RuntimeError("the kernel said no")
+
+    def fail(*args: object, **kwargs: object) -> None:
+        raise cause
+
+    monkeypatch.setattr(engine, "run_experiment", fail)
+    job = svsim.BasicSimulator().run(tiny(), shots=100)
+    assert job.status() is JobStatus.ERROR and job.in_final_state() and not job.done()
+    with pytest.raises(svsim.JobError, match="the kernel said no") as info:
+        job.result()
+    assert info.value.__cause__ is cause
+    assert job.cancel() is False
+
+
+def test_tiny_job_behind_a_queued_one_waits_its_turn() -> None:
+    backend = svsim.BasicSimulator()
+    started, release = threading.Event(), threading.Event()
+
+    def gated() -> str:
+        started.set()
+        assert release.wait(WAIT)
+        return "first"
+
+    first = BasicProviderJob(backend, "first", gated)
+    first.submit()
+    assert started.wait(WAIT)
+    job = backend.run(tiny(), shots=100, seed_simulator=1)
+    assert job.status() is JobStatus.QUEUED  # jobs end in the order they were run
+    assert job.cancel() is True and job.status() is JobStatus.CANCELLED
+    second = backend.run(tiny(), shots=100, seed_simulator=1)
+    assert second.status() is JobStatus.QUEUED
+    release.set()
+    assert first.result(timeout=WAIT) == "first"
+    assert sum(second.result(timeout=WAIT).get_counts().values()) == 100
+    backend.close()
+
+
+def test_predicted_work_picks_only_tiny_jobs() -> None:
+    def spec_of(circuits: list[svsim.Circuit], shots: int) -> work.JobSpec:
+        experiments = tuple(work.Experiment(c, 1) for c in circuits)
+        settings = work.Settings("double", 1, True, None)
+        return work.JobSpec("j", "b", "0", experiments, shots, False, None, settings)
+
+    assert work.predicted_work(spec_of([tiny()], 100)) <= work.INLINE_MAX_WORK
+    wide = svsim.Circuit(12).h(range(12)).measure_all()
+    assert work.predicted_work(spec_of([wide], 100)) > work.INLINE_MAX_WORK
+    assert work.predicted_work(spec_of([tiny()], 10**5)) > work.INLINE_MAX_WORK
+    # a measurement before the end: one simulation per shot
+    mid = svsim.Circuit(5, 1).h(0).measure(0, 0).h(1).measure_all()
+    assert work.predicted_work(spec_of([mid], 500)) > work.INLINE_MAX_WORK
+    assert work.predicted_work(spec_of([mid.copy()], 1)) <= work.INLINE_MAX_WORK
+    stabilizer = work.JobSpec(
+        "j",
+        "b",
+        "0",
+        (work.Experiment(tiny(), 1, "stabilizer"),),
+        1,
+        False,
+        None,
+        work.Settings("double", 1, True, None),
+    )
+    assert work.predicted_work(stabilizer) > work.INLINE_MAX_WORK
+
+
+def test_big_job_still_runs_on_the_worker_thread() -> None:
+    backend = svsim.BasicSimulator()
+    wide = svsim.Circuit(12).h(range(12)).measure_all()
+    seen: list[threading.Thread] = []
+    real = engine.run_experiment
+
+    def spy(*args: object, **kwargs: object) -> engine.ExperimentOutput:
+        seen.append(threading.current_thread())
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    try:
+        engine.run_experiment = spy  # type: ignore[assignment]
+        backend.run(wide, shots=100).result(timeout=WAIT)
+        backend.run(tiny(), shots=100).result(timeout=WAIT)
+    finally:
+        engine.run_experiment = real  # type: ignore[assignment]
+    assert seen[0] is not threading.current_thread()
+    assert seen[1] is threading.current_thread()
+    backend.close()
+
+
+def test_default_memory_limit_is_read_once_per_job_not_per_circuit(monkeypatch) -> None:
+    reads = []
+
+    def available() -> int:
+        reads.append(1)
+        return 8 << 30
+
+    monkeypatch.setattr(engine, "available_memory_bytes", available)
+    circuits = [svsim.Circuit(3).h(0).measure_all() for _ in range(20)]
+    spy = SpyExecutor()
+    job = svsim.BasicSimulator(executor=spy).run(circuits, shots=10)
+    assert len(job.result(timeout=WAIT).results) == 20
+    assert len(reads) <= 2  # one in run(), one when the job starts
+    spy.shutdown()
+
+
+@pytest.mark.parametrize("keep_order", [True, False])
+def test_counts_of_few_clbits_by_histogram_equal_numpy_unique(keep_order: bool) -> None:
+    rng = np.random.default_rng(3)
+    for shots in (1, 5, 100, 1000):
+        for top in (1, 30, 1024, 5000, 2**62):  # the histogram, then the sort past 4096
+            memory = rng.integers(0, top, size=(shots, 1), dtype=np.int64).astype(np.uint64)
+            outcomes, order = Outcomes.from_memory(memory, keep_order)
+            unique, inverse, counts = np.unique(
+                memory[:, 0], return_inverse=True, return_counts=True
+            )
+            assert outcomes.words.dtype == np.uint64 and outcomes.words.shape == (unique.size, 1)
+            np.testing.assert_array_equal(outcomes.words[:, 0], unique)
+            np.testing.assert_array_equal(outcomes.counts, counts)
+            if keep_order:
+                assert order is not None
+                np.testing.assert_array_equal(order, inverse.reshape(-1))
+            else:
+                assert order is None
