@@ -430,6 +430,23 @@ def test_fusion_gives_the_same_state(max_fused, precision):
             assert fused.ops_run < plain.ops_run
 
 
+@pytest.mark.parametrize("precision", ["double", "single"])
+def test_dense_gates_whose_lowest_target_is_just_above_one_vector(precision):
+    # Targets on qubits 2 to 4 are inside the dense kernel's widest tile but
+    # above one vector of amplitudes (AVX2 and AVX-512, both precisions): the
+    # kernel takes narrower contiguous tiles there.
+    rng = np.random.default_rng(11)
+    for targets in ([2, 6, 8], [3, 6, 8, 9], [4, 5, 7, 9], [3, 5, 7, 8, 10], [4, 6, 7, 9, 10]):
+        circuit = svsim.Circuit(11)
+        for q in range(11):
+            circuit.ry(float(rng.uniform(0, 3)), q)
+        circuit.unitary(random_unitary(len(targets), rng), targets)
+        out = run_experiment(circuit, shots=1, seed=1, precision=precision, fusion=False)
+        np.testing.assert_allclose(
+            out.statevector, reference_statevector(circuit), atol=TOLERANCE[precision], rtol=0
+        )
+
+
 @pytest.mark.parametrize("max_fused", [3, 4, 5])
 @pytest.mark.parametrize("precision", ["double", "single"])
 def test_fusion_of_permutations_and_one_qubit_gates(max_fused, precision):
@@ -686,7 +703,8 @@ def test_a_freed_state_is_reused_by_the_next_one_of_its_size():
 def test_single_precision_rounds_a_fused_gate_once():
     """Fused matrices and diagonal tables are built from the gates' values in
     double and rounded to float once: an 18-qubit QFT on a random product state
-    keeps its norm to 2e-7 (it drifted 1.8e-6 when each gate was rounded first)."""
+    keeps its norm to 6e-7 (it drifted 1.8e-6 when each gate was rounded first;
+    2e-7 with the narrower blocks of the AVX-512 costs, 3.4e-7 with AVX2's)."""
     rng = np.random.default_rng(3)
     n = 18
     circuit = svsim.Circuit(n)
@@ -701,5 +719,5 @@ def test_single_precision_rounds_a_fused_gate_once():
     single = run_experiment(circuit, shots=1, seed=1, precision="single").statevector
     double = run_experiment(circuit, shots=1, seed=1, precision="double").statevector
     state = single.astype(np.complex128)
-    assert abs(np.vdot(state, state).real - 1.0) < 2e-7
+    assert abs(np.vdot(state, state).real - 1.0) < 6e-7
     assert np.max(np.abs(state - double)) < 1e-4

@@ -152,6 +152,61 @@ constexpr unsigned dense_tile_width() {
   return 128 / sizeof(T);
 }
 
+// The dense product on tiles of B consecutive loop indices that are B consecutive amplitudes (no
+// target or control among the low log2(B) bits): tiles load and store whole vectors.  B is the
+// widest such run up to dense_tile_width, and at least one vector of reals.
+template <typename T, unsigned K, unsigned B>
+void dense_contiguous_tiles(T* data, index_t outer, const IndexExpander& expand,
+                            const index_t* offsets, const GaussMatrix<T, K>& gauss,
+                            const std::uint32_t* columns, unsigned work, const Parallelism& par) {
+  Parallelism per_tile = par;
+  per_tile.min_items = std::max<index_t>(1, par.min_items / (B * K));
+  const index_t tiles = outer / B;
+  // Measured at 24 qubits (Zen 4): when the nearest target or control is
+  // 1 to 8 KiB of amplitudes away, the tiles' streams are runs too
+  // short for the hardware prefetcher and the kernel ran 2 to 4 times
+  // slower; fetching a few tiles ahead recovers most of it.  Elsewhere the
+  // prefetches only cost time.
+  const bool prefetch = prefetch_pays(offsets, K, sizeof(T));
+  parallel_for(per_tile, tiles, [&](index_t t) {
+    const index_t base = expand(t * B);
+    if (prefetch && t + kPrefetchTiles < tiles) {
+      const char* ahead =
+          reinterpret_cast<const char*>(data + 2 * expand((t + kPrefetchTiles) * B));
+      for (unsigned c = 0; c < K; ++c) {
+        for (unsigned line = 0; line < 2 * B * sizeof(T); line += 64) {
+          __builtin_prefetch(ahead + 2 * sizeof(T) * offsets[c] + line, 1);
+        }
+      }
+    }
+    GaussTile<T, K, B> x;
+    for (unsigned c = 0; c < K; ++c) {
+      const T* in = data + 2 * (base + offsets[c]);
+#pragma omp simd
+      for (unsigned b = 0; b < B; ++b) {
+        x.re[c][b] = in[2 * b];
+        x.im[c][b] = in[2 * b + 1];
+      }
+    }
+    tile_product<T, K, B>(gauss, columns, work, x,
+                          [&](unsigned r, const T* yr, const T* yi) __attribute__((always_inline)) {
+                            T* out = data + 2 * (base + offsets[r]);
+#pragma omp simd
+                            for (unsigned b = 0; b < B; ++b) {
+                              out[2 * b] = yr[b];
+                              out[2 * b + 1] = yi[b];
+                            }
+                          });
+  });
+}
+
+// The longest run of consecutive loop indices that are consecutive amplitudes, up to `widest`.
+inline unsigned contiguous_run(index_t outer, const IndexExpander& expand, unsigned widest) {
+  unsigned run = widest;
+  while (run > 1 && !(expand(run - 1) - expand(0) == run - 1 && outer % run == 0)) run /= 2;
+  return run;
+}
+
 template <typename T, unsigned K>
 void dense_tiled(std::complex<T>* state, index_t outer, const IndexExpander& expand,
                  const index_t* offsets, const std::complex<T>* matrix, const Parallelism& par) {
@@ -181,56 +236,32 @@ void dense_tiled(std::complex<T>* state, index_t outer, const IndexExpander& exp
   }
   const unsigned work = dense_row_work(K, row_entries);
   T* data = reinterpret_cast<T*>(state);
-  // When B consecutive loop indices are B consecutive amplitudes (no target
-  // or control among the low bits), tiles load and store whole vectors.
-  const bool contiguous = expand(B - 1) - expand(0) == B - 1 && outer % B == 0;
+  // Tiles narrower than the widest (a target or control on the bits just
+  // above one vector) ran as fast per amplitude, measured on AVX2 (Zen 3, 20
+  // qubits, single, one thread): 4 targets with the lowest on qubit 3 took
+  // 2.2 ms in tiles of 8 against 5.1 ms gathered; on qubit 4, 2.0 ms in tiles
+  // of 16 against 5.1.  Narrower than a vector they are gathered (below).
+  constexpr unsigned L = kVectorBytes / sizeof(T);
+  const unsigned run = contiguous_run(outer, expand, B);
+  if (run >= B) {
+    return dense_contiguous_tiles<T, K, B>(data, outer, expand, offsets, gauss, columns, work, par);
+  }
+  if constexpr (B / 2 >= L) {
+    if (run == B / 2) {
+      return dense_contiguous_tiles<T, K, B / 2>(data, outer, expand, offsets, gauss, columns, work,
+                                                 par);
+    }
+  }
+  if constexpr (B / 4 >= L) {
+    if (run == B / 4) {
+      return dense_contiguous_tiles<T, K, B / 4>(data, outer, expand, offsets, gauss, columns, work,
+                                                 par);
+    }
+  }
   // Measured on AVX-512: when the low bits are taken, the row-wise path below
   // beats gathered tiles in double precision from 2 targets on; in single
   // precision the gathered tiles win.
-  const bool row_wise = sizeof(T) == 8 && K >= 4 && !contiguous;
-  if (contiguous && !row_wise) {
-    Parallelism per_tile = par;
-    per_tile.min_items = std::max<index_t>(1, par.min_items / (B * K));
-    const index_t tiles = outer / B;
-    // Measured at 24 qubits (Zen 4): when the nearest target or control is
-    // 1 to 8 KiB of amplitudes away, the tiles' streams are runs too
-    // short for the hardware prefetcher and the kernel ran 2 to 4 times
-    // slower; fetching a few tiles ahead recovers most of it.  Elsewhere the
-    // prefetches only cost time.
-    const bool prefetch = prefetch_pays(offsets, K, sizeof(T));
-    parallel_for(per_tile, tiles, [&](index_t t) {
-      const index_t base = expand(t * B);
-      if (prefetch && t + kPrefetchTiles < tiles) {
-        const char* ahead =
-            reinterpret_cast<const char*>(data + 2 * expand((t + kPrefetchTiles) * B));
-        for (unsigned c = 0; c < K; ++c) {
-          for (unsigned line = 0; line < 2 * B * sizeof(T); line += 64) {
-            __builtin_prefetch(ahead + 2 * sizeof(T) * offsets[c] + line, 1);
-          }
-        }
-      }
-      GaussTile<T, K, B> x;
-      for (unsigned c = 0; c < K; ++c) {
-        const T* in = data + 2 * (base + offsets[c]);
-#pragma omp simd
-        for (unsigned b = 0; b < B; ++b) {
-          x.re[c][b] = in[2 * b];
-          x.im[c][b] = in[2 * b + 1];
-        }
-      }
-      tile_product<T, K, B>(gauss, columns, work, x,
-                            [&](unsigned r, const T* yr, const T* yi)
-                                __attribute__((always_inline)) {
-                                  T* out = data + 2 * (base + offsets[r]);
-#pragma omp simd
-                                  for (unsigned b = 0; b < B; ++b) {
-                                    out[2 * b] = yr[b];
-                                    out[2 * b + 1] = yi[b];
-                                  }
-                                });
-    });
-    return;
-  }
+  const bool row_wise = sizeof(T) == 8 && K >= 4;
   // Otherwise vectorise across the rows of the matrix, one loop index at a
   // time: each input amplitude is broadcast, so nothing is gathered into
   // vectors element by element.

@@ -130,8 +130,6 @@ bool apply_dense_low_targets(StateView<T> psi, const std::vector<unsigned>& targ
                              const Parallelism& par) {
   const unsigned B = vector_lanes<T>();
   const unsigned lane_bits = __builtin_ctz(B);
-  // The dense kernel's contiguous tiles: 2^tile_bits loop indices.
-  constexpr unsigned tile_bits = __builtin_ctz(isa_baseline::dense_tile_width<T>());
   const unsigned k = static_cast<unsigned>(targets.size());
   if (k > 5 || psi.num_qubits() < lane_bits + 1) return false;
   for (unsigned c : controls)
@@ -145,13 +143,10 @@ bool apply_dense_low_targets(StateView<T> psi, const std::vector<unsigned>& targ
       high_targets.push_back(t);
     }
   }
-  // Without a low target the contiguous tiles of dense_tiled are as fast,
-  // when no target or control is among the bits of a tile.
-  if (low_mask == 0) {
-    bool tiles_fit = true;
-    for (unsigned q : concat(targets, controls)) tiles_fit = tiles_fit && q >= tile_bits;
-    if (tiles_fit) return false;
-  }
+  // Without a low target the contiguous tiles of dense_tiled, as narrow as
+  // one vector, are faster (measured on AVX2, 20 qubits, single, one thread:
+  // targets 3, 10 and 15 took 1.48 ms in tiles of 8 against 1.7 here).
+  if (low_mask == 0) return false;
   const unsigned kh = static_cast<unsigned>(high_targets.size());
   const unsigned kl = k - kh;
   const index_t KH = index_t{1} << kh, KL = index_t{1} << kl, K = index_t{1} << k;
