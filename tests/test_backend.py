@@ -321,9 +321,17 @@ def test_fusion_is_recorded_and_can_be_turned_off():
         "applied": False,
         "ops_encoded": ops,
         "ops_run": ops,
+        "gates_run": {"dense_1": 150, "diagonal": 0, "permutation": 150},  # rx, cx
+        "gate_sweeps": plain.results[0].metadata["fusion"]["gate_sweeps"],
         "threshold": engine.FUSION_THRESHOLD,
         "max_fused_qubits": engine.MAX_FUSED_QUBITS,
     }
+    fused_gates = fused.results[0].metadata["fusion"]["gates_run"]
+    assert sum(fused_gates.values()) == fused.results[0].metadata["fusion"]["ops_run"] - 16
+    assert fused_gates["permutation"] == 0  # every cx went into a fused block
+    # Gates on qubits below 15 run a cache-sized block at a time: one sweep per run of them.
+    sweeps = [r.results[0].metadata["fusion"]["gate_sweeps"] for r in (fused, plain)]
+    assert 0 < sweeps[0] <= 8 and 8 < sweeps[1] < 300
     np.testing.assert_allclose(fused.get_statevector(), plain.get_statevector(), atol=1e-10, rtol=0)
 
 

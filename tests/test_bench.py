@@ -293,3 +293,20 @@ def test_reversed_order_peers_run_in_the_suite(tmp_path, name):
     assert settings
     key = "env_threads" if name == "lightning" else "backend_threads"
     assert all(s["threads"] == 1 and s[key] == 1 for s in settings)
+
+
+def test_floor_counts_the_fused_programs_multiply_adds(capsys):
+    from svsim.bench import floor
+
+    # Two 3-qubit dense gates and a diagonal on 10 qubits: (8 + 8 + 1) * 2^10.
+    assert floor.complex_multiply_adds({"dense_3": 2, "diagonal": 1}, 10) == 17 << 10
+    assert floor.complex_multiply_adds({"permutation": 5, "diagonal": 0}, 10) == 0
+    args = ["--qubits", "14", "--families", "qv", "--threads", "1", "--repeats", "1"]
+    assert floor.main(args) == 0
+    row = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("| qv-14"))
+    cells = [c.strip() for c in row.strip("|").split("|")]
+    # The census of qv-14 (7 two-qubit gates per layer) fused: some dense blocks, each
+    # of 2 to 4 qubits, and a positive floor that svsim's own time cannot beat.
+    assert cells[2] and all(2 <= int(part.split("q")[0]) <= 4 for part in cells[2].split(", "))
+    assert float(cells[4]) > 0 and int(cells[5]) > 0
+    assert float(cells[7].split(" ")[0]) >= float(cells[4])

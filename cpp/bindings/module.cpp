@@ -69,6 +69,10 @@ ResultDict run_typed(const svsim::ProgramArrays& arrays, const svsim::RunOptions
   result["branches"] = out.branches;
   result["branching_fell_back"] = out.branching_fell_back;
   result["ops_run"] = out.ops_run;
+  result["dense_by_targets"] = out.dense_by_targets;
+  result["diagonals"] = out.diagonals;
+  result["permutations"] = out.permutations;
+  result["gate_sweeps"] = out.gate_sweeps;
   auto memory = std::make_shared<std::vector<std::uint64_t>>(std::move(out.memory));
   result["memory"] = zero_copy_array(
       memory, memory->data(),

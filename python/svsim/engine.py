@@ -219,9 +219,20 @@ class ExperimentOutput:
     fusion: bool = True
     ops_encoded: int = 0  # operations handed to the kernel, before fusion
     ops_run: int = 0  # operations the kernel ran, after fusion
+    # The gates it ran by kind: "dense_<k>" (k targets), "diagonal", "permutation".
+    gates_run: dict[str, int] = field(default_factory=dict)
+    gate_sweeps: int = 0  # sweeps over the state that applied gates (a cache-blocked run: one)
     mpi: dict[str, Any] | None = None  # an MPI run's ranks and exchanges (svsim.mpi.run)
     branches: int = 0  # shot branching: the final branches, each sampled once
     branching_fell_back: bool = False  # the branches did not fit: per-shot trajectories ran
+
+
+def gates_run(raw: dict[str, Any]) -> dict[str, int]:
+    """The kernel's census of the gates it ran, keyed by kind (see ExperimentOutput)."""
+    census = {f"dense_{k}": int(n) for k, n in enumerate(raw["dense_by_targets"]) if n}
+    census["diagonal"] = int(raw["diagonals"])
+    census["permutation"] = int(raw["permutations"])
+    return census
 
 
 def run_experiment(
@@ -292,6 +303,8 @@ def run_experiment(
         fusion=fusion,
         ops_encoded=program.num_ops,
         ops_run=raw["ops_run"],
+        gates_run=gates_run(raw),
+        gate_sweeps=int(raw["gate_sweeps"]),
         branches=int(raw["branches"]),
         branching_fell_back=bool(raw["branching_fell_back"]),
     )

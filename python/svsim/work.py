@@ -293,6 +293,8 @@ def _fusion_metadata(output: engine.ExperimentOutput) -> dict[str, Any]:
         "applied": output.fusion and output.ops_run < output.ops_encoded,
         "ops_encoded": output.ops_encoded,
         "ops_run": output.ops_run,
+        "gates_run": output.gates_run,
+        "gate_sweeps": output.gate_sweeps,
         "threshold": engine.FUSION_THRESHOLD,
         "max_fused_qubits": engine.MAX_FUSED_QUBITS,
     }

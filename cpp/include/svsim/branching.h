@@ -165,6 +165,7 @@ bool Runner<T>::run_branching() {
           finish(*state_, ones ? 1 : 0, clbits.data());
         } else {
           apply_gate(active_part(reach(op)), op, par_);
+          ++out_.gate_sweeps;
         }
       }
       done(n);

@@ -71,6 +71,13 @@ struct RunOutput {
   std::shared_ptr<StateVector<T>> final_state;
   std::vector<SavedValue<T>> saves;
   std::size_t ops_run = 0;  // ops in the program after fusion
+  // The gates of the fused program by kind: dense_by_targets[k] dense gates on
+  // k targets (any controls), then diagonals and permutations (X, SWAP).
+  std::vector<std::uint64_t> dense_by_targets;
+  std::uint64_t diagonals = 0, permutations = 0;
+  // Sweeps over a state that applied gates: a gate, or a run of gates done
+  // one cache-sized block at a time (Runner::run_gates), is one sweep.
+  std::uint64_t gate_sweeps = 0;
 };
 
 // True when measuring at the end gives the same distribution as measuring where
@@ -230,6 +237,7 @@ class Runner {
         ++last;
       }
     }
+    ++out_.gate_sweeps;
     if (last - first < 2 || needed <= block_qubits_) {
       const Op<T>& op = program_.ops[first];
       apply_gate(active_part(reach(op)), op, par_);
@@ -435,6 +443,7 @@ class Runner {
             reset_qubit(*state_, op.targets[0], rng_, par_);
           } else {
             apply_gate(active_part(reach(op)), op, par_);
+            ++out_.gate_sweeps;
           }
         }
         step_done();
@@ -464,6 +473,18 @@ RunOutput<T> run_program(const Program<T>& program, const RunOptions& options, R
   const Program<T> fused = fuse_program(program, fusion);
   RunOutput<T> out = Runner<T>(fused, options, control).run(initial_state);
   out.ops_run = fused.ops.size();
+  out.dense_by_targets.assign(fusion.max_dense_qubits + 1, 0);
+  for (const Op<T>& op : fused.ops) {
+    if (op.kind == OpKind::Dense) {
+      const std::size_t k = op.targets.size();
+      if (k >= out.dense_by_targets.size()) out.dense_by_targets.resize(k + 1, 0);
+      ++out.dense_by_targets[k];
+    } else if (op.kind == OpKind::Diagonal) {
+      ++out.diagonals;
+    } else if (op.is_gate()) {
+      ++out.permutations;
+    }
+  }
   return out;
 }
 
