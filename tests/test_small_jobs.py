@@ -157,18 +157,21 @@ def test_counts_of_few_clbits_by_histogram_equal_numpy_unique(keep_order: bool) 
     for shots in (1, 5, 100, 1000):
         for top in (1, 30, 1024, 5000, 2**62):  # the histogram, then the sort past 4096
             memory = rng.integers(0, top, size=(shots, 1), dtype=np.int64).astype(np.uint64)
-            outcomes, order = Outcomes.from_memory(memory, keep_order)
             unique, inverse, counts = np.unique(
                 memory[:, 0], return_inverse=True, return_counts=True
             )
-            assert outcomes.words.dtype == np.uint64 and outcomes.words.shape == (unique.size, 1)
-            np.testing.assert_array_equal(outcomes.words[:, 0], unique)
-            np.testing.assert_array_equal(outcomes.counts, counts)
-            if keep_order:
-                assert order is not None
-                np.testing.assert_array_equal(order, inverse.reshape(-1))
-            else:
-                assert order is None
+            # With the clbits known (the job's case) or not, the same outcomes.
+            for num_clbits in (None, (top - 1).bit_length()):
+                outcomes, order = Outcomes.from_memory(memory, keep_order, num_clbits)
+                assert outcomes.words.dtype == np.uint64
+                assert outcomes.words.shape == (unique.size, 1)
+                np.testing.assert_array_equal(outcomes.words[:, 0], unique)
+                np.testing.assert_array_equal(outcomes.counts, counts)
+                if keep_order:
+                    assert order is not None
+                    np.testing.assert_array_equal(order, inverse.reshape(-1))
+                else:
+                    assert order is None
 
 
 def test_lazy_result_gives_what_eager_building_gives() -> None:

@@ -122,9 +122,10 @@ def state_data_bytes(circuit: Circuit, precision: str) -> int:
     """What a run of ``circuit`` holds of quantum data, which its result keeps:
     its statevectors (:func:`statevectors_needed`) and its saved probabilities
     (:func:`probabilities_bytes`)."""
-    return statevectors_needed(circuit) * state_bytes(
-        circuit.num_qubits, precision
-    ) + probabilities_bytes(circuit)
+    one = state_bytes(circuit.num_qubits, precision)
+    if not circuit.save_labels:  # most circuits: one state, no saved probabilities
+        return one
+    return statevectors_needed(circuit) * one + probabilities_bytes(circuit)
 
 
 def memory_needed(circuit: Circuit, precision: str, shots: int = 0, initial_bytes: int = 0) -> int:

@@ -315,18 +315,20 @@ class Outcomes:
 
     @classmethod
     def from_memory(
-        cls, memory: np.ndarray, keep_order: bool
+        cls, memory: np.ndarray, keep_order: bool, num_clbits: int | None = None
     ) -> tuple[Outcomes, np.ndarray | None]:
         """The outcomes of packed ``(shots, words)`` uint64 memory and, with
-        ``keep_order``, each shot's row in them (an inverse index)."""
+        ``keep_order``, each shot's row in them (an inverse index).
+        ``num_clbits``, when given, bounds the outcomes without reading them."""
         shots, words = memory.shape
         if words == 1 and shots:
             column = memory[:, 0].view(np.int64)
-            if int(column.max()) < max(4 * shots, 4096):
+            few = num_clbits is not None and num_clbits <= 12  # outcomes below 4096
+            if few or int(column.max()) < max(4 * shots, 4096):
                 # Few possible outcomes (up to 12 clbits): a histogram, 3x faster than
                 # np.unique's sort on a small job (100 shots: 40 -> 12 us), same order.
                 histogram = np.bincount(column)
-                seen = np.flatnonzero(histogram)
+                seen = histogram.nonzero()[0]
                 inverse = None
                 if keep_order:
                     rank = np.zeros(histogram.size, dtype=np.intp)
@@ -449,7 +451,7 @@ def experiment_results(
             if memory:
                 data["memory"] = []
         else:
-            outcomes, order = Outcomes.from_memory(out.memory, keep_order=memory)
+            outcomes, order = Outcomes.from_memory(out.memory, memory, circuit.num_clbits)
         data.update(out.saves)
         stabilizer = out.method == "stabilizer"
         shot_method = "sampling" if stabilizer else out.method
