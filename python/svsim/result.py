@@ -12,8 +12,9 @@ it the way Qiskit's do, so code written against Qiskit's results reads ours
 unchanged.  :meth:`Result.to_dict` gives plain JSON-ready data and
 :meth:`Result.from_dict` rebuilds an equal result from it.
 
-A result made by a job (:func:`svsim.work.result_from_outputs`) holds the
-distinct outcomes of its shots; the hex-keyed ``data["counts"]`` and
+A result made by a job (:func:`svsim.work.result_from_outputs`) builds its
+experiments when they are first read (:meth:`Result.pending`); each holds the
+distinct outcomes of its shots, and the hex-keyed ``data["counts"]`` and
 ``data["memory"]`` are built from them on first use: ``get_counts`` formats
 its bitstrings straight from the outcomes, so a million distinct outcomes are
 turned into strings once, not twice, and per-shot memory costs nothing until
