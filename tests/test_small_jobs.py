@@ -213,3 +213,15 @@ def test_lazy_result_is_built_once_across_threads_and_before_pickling() -> None:
     assert clone._builder is None and clone == fresh and copy.copy(fresh).results is fresh.results
     assert clone.get_counts() == result.get_counts()
     backend.close()
+
+
+def test_padded_bitstrings_are_those_of_format() -> None:
+    from svsim.experiment import padded_bitstrings
+
+    rng = np.random.default_rng(11)
+    for width in (1, 5, 12, 13, 40):
+        values = [int(v) for v in rng.integers(0, 1 << min(width, 62), size=50)]
+        for _ in range(2):  # made, then kept
+            assert padded_bitstrings(values, width) == [format(v, f"0{width}b") for v in values]
+    assert padded_bitstrings([9, 1], 3) == ["1001", "001"]  # beyond the width: not kept, as format
+    assert padded_bitstrings([], 4) == []
