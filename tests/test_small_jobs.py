@@ -157,15 +157,71 @@ def test_counts_of_few_clbits_by_histogram_equal_numpy_unique(keep_order: bool) 
     for shots in (1, 5, 100, 1000):
         for top in (1, 30, 1024, 5000, 2**62):  # the histogram, then the sort past 4096
             memory = rng.integers(0, top, size=(shots, 1), dtype=np.int64).astype(np.uint64)
-            outcomes, order = Outcomes.from_memory(memory, keep_order)
             unique, inverse, counts = np.unique(
                 memory[:, 0], return_inverse=True, return_counts=True
             )
-            assert outcomes.words.dtype == np.uint64 and outcomes.words.shape == (unique.size, 1)
-            np.testing.assert_array_equal(outcomes.words[:, 0], unique)
-            np.testing.assert_array_equal(outcomes.counts, counts)
-            if keep_order:
-                assert order is not None
-                np.testing.assert_array_equal(order, inverse.reshape(-1))
-            else:
-                assert order is None
+            # With the clbits known (the job's case) or not, the same outcomes.
+            for num_clbits in (None, (top - 1).bit_length()):
+                outcomes, order = Outcomes.from_memory(memory, keep_order, num_clbits)
+                assert outcomes.words.dtype == np.uint64
+                assert outcomes.words.shape == (unique.size, 1)
+                np.testing.assert_array_equal(outcomes.words[:, 0], unique)
+                np.testing.assert_array_equal(outcomes.counts, counts)
+                if keep_order:
+                    assert order is not None
+                    np.testing.assert_array_equal(order, inverse.reshape(-1))
+                else:
+                    assert order is None
+
+
+def test_lazy_result_gives_what_eager_building_gives() -> None:
+    # A job's Result builds its experiments when first read; built at once from the
+    # same outputs (work.experiment_results) they are equal, metadata and header too.
+    circuits = [tiny(), svsim.Circuit(3, 3, name="b").x(1).measure([0, 1, 2], [0, 1, 2])]
+    settings = work.Settings("double", 1, True, None)
+    outputs = [
+        engine.run_experiment(c, shots=50, seed=3 + i, threads=1, max_memory_mb=100.0)
+        for i, c in enumerate(circuits)
+    ]
+    lazy = work.result_from_outputs(
+        outputs, circuits, job_id="j", memory=True, settings=settings, date="d"
+    )
+    assert lazy._builder is not None  # nothing built yet
+    assert lazy.job_id == "j" and lazy.time_taken == sum(o.time_taken for o in outputs)
+    eager = work.experiment_results(outputs, circuits, True, None, settings)
+    assert lazy.results == eager and lazy._builder is None
+    assert list(lazy.results[0].metadata) == list(eager[0].metadata)  # same key order
+    assert lazy.results is lazy.results  # built once
+    assert lazy.get_memory(1) == ["010"] * 50
+
+
+def test_lazy_result_is_built_once_across_threads_and_before_pickling() -> None:
+    import copy
+    import pickle
+
+    backend = svsim.BasicSimulator()
+    result = backend.run([tiny(), tiny()], shots=20, seed_simulator=5).result()
+    seen: list[object] = []
+    threads = [threading.Thread(target=lambda: seen.append(result.results)) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert all(r is seen[0] for r in seen)
+    fresh = backend.run([tiny(), tiny()], shots=20, seed_simulator=5).result()
+    clone = pickle.loads(pickle.dumps(fresh))
+    assert clone._builder is None and clone == fresh and copy.copy(fresh).results is fresh.results
+    assert clone.get_counts() == result.get_counts()
+    backend.close()
+
+
+def test_padded_bitstrings_are_those_of_format() -> None:
+    from svsim.experiment import padded_bitstrings
+
+    rng = np.random.default_rng(11)
+    for width in (1, 5, 12, 13, 40):
+        values = [int(v) for v in rng.integers(0, 1 << min(width, 62), size=50)]
+        for _ in range(2):  # made, then kept
+            assert padded_bitstrings(values, width) == [format(v, f"0{width}b") for v in values]
+    assert padded_bitstrings([9, 1], 3) == ["1001", "001"]  # beyond the width: not kept, as format
+    assert padded_bitstrings([], 4) == []

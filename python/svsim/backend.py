@@ -399,7 +399,8 @@ class BasicSimulator(qt.BackendBase):  # type: ignore[misc]
 
     def _run_options(self, run_options: dict[str, Any]) -> dict[str, Any]:
         """The backend's options with this run's overrides, each checked."""
-        merged = {name: self._options.get(name) for name in DEFAULTS}
+        options = self._options  # item access: Options.get adds a call per name
+        merged = {name: options[name] for name in DEFAULTS}
         for name, value in run_options.items():
             if name in DEFAULTS:
                 merged[name] = check_option(name, value)

@@ -25,18 +25,21 @@ __all__ = ["encode"]
 _Values = Callable[..., Sequence[complex]]
 
 
-def _values_of(spec: GateSpec) -> tuple[complex, ...] | _Values:
+def _values_of(spec: GateSpec) -> tuple[tuple[complex, ...] | _Values, int]:
     """The values a gate's op carries: a constant tuple for a gate without
-    parameters, else the function of the parameters that makes them."""
+    parameters, else the function of the parameters whose matrix holds them;
+    and the step through that matrix's entries: past each diagonal entry to
+    the next for a ``DIAGONAL`` gate (as :meth:`GateSpec.diagonal`, without its
+    call), 1 for a dense one."""
     if spec.kind not in (_ops.DENSE, _ops.DIAGONAL):
-        return ()
-    make: _Values = spec.diagonal if spec.kind == _ops.DIAGONAL else spec.flat
-    return tuple(make()) if spec.num_params == 0 else make
+        return (), 1
+    step = (1 << spec.num_targets) + 1 if spec.kind == _ops.DIAGONAL else 1
+    return (tuple(spec.flat()[::step]) if spec.num_params == 0 else spec.flat), step
 
 
-# name -> (kind, number of targets, values or the function that makes them)
-_GATE_CODES: Mapping[str, tuple[int, int, tuple[complex, ...] | _Values]] = {
-    name: (spec.kind, spec.num_targets, _values_of(spec)) for name, spec in GATES.items()
+# name -> (kind, number of targets, values or the function that makes them, step)
+_GATE_CODES: Mapping[str, tuple[int, int, tuple[complex, ...] | _Values, int]] = {
+    name: (spec.kind, spec.num_targets, *_values_of(spec)) for name, spec in GATES.items()
 }
 
 
@@ -69,8 +72,8 @@ def encode(
         code = codes.get(instr.name)
         cond = instr.condition
         if code is not None:
-            kind, num_targets, make = code
-            gate_values = make if isinstance(make, tuple) else make(*instr.params)
+            kind, num_targets, make, step = code
+            gate_values = make if isinstance(make, tuple) else make(*instr.params)[::step]
             qs = instr.qubits
             num_controls = len(qs) - num_targets
             row_qubits = len(qubits)
@@ -94,11 +97,11 @@ def encode(
             continue
         slot = 0
         vals: Sequence[complex] = ()
-        if name == "unitary":
+        if name == "measure":
+            kind, slot = _ops.MEASURE, instr.clbits[0]
+        elif name == "unitary":
             assert instr.matrix is not None
             kind, vals = dense, instr.matrix.ravel().tolist()
-        elif name == "measure":
-            kind, slot = _ops.MEASURE, instr.clbits[0]
         elif name == "reset":
             kind = _ops.RESET
         elif name in _SAVE_OPS:
@@ -108,14 +111,14 @@ def encode(
                 vals = [complex(_ops.PAULI_CODES[ch]) for ch in reversed(instr.params[0])]
         else:  # pragma: no cover - every method adds a known name
             raise CircuitError(f"cannot encode instruction {name!r}")
-        row: tuple[int, ...] = (kind, len(instr.qubits), 0, len(qubits), len(values), slot)
-        extend_qubits(instr.qubits)
+        qs = instr.qubits
         if cond is None:
-            row += (0, 0)
+            append_row((kind, len(qs), 0, len(qubits), len(values), slot, 0, 0))
+            extend_qubits(qs)
         else:
+            append_row((kind, len(qs), 0, len(qubits), len(values), slot, len(cond[0]), cond[1]))
+            extend_qubits(qs)
             extend_qubits(cond[0])
-            row += (len(cond[0]), cond[1])
-        append_row(row)
         extend_values(vals)
     return Program(
         ops=np.fromiter(rows, dtype=np.int64, count=len(rows)).reshape(-1, _ops.OP_FIELDS),

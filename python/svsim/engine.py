@@ -18,6 +18,7 @@ from svsim.circuit import Circuit
 from svsim.exceptions import CircuitError, SimulatorError
 
 PRECISIONS = {"double": np.complex128, "single": np.complex64}
+_AMPLITUDE_BYTES = {name: np.dtype(dtype).itemsize for name, dtype in PRECISIONS.items()}
 
 # The kernel runs its loops on several threads only when they cover at least
 # this many amplitudes (2^15, 512 KiB in double): below it, handing a loop to
@@ -64,12 +65,12 @@ def default_max_memory_mb() -> int:
 
 
 def state_bytes(num_qubits: int, precision: str) -> int:
-    return (1 << num_qubits) * np.dtype(PRECISIONS[precision]).itemsize
+    return (1 << num_qubits) * _AMPLITUDE_BYTES[precision]
 
 
 def max_qubits_for(max_memory_mb: float, precision: str) -> int:
     """The most qubits whose statevector fits in ``max_memory_mb``."""
-    itemsize = np.dtype(PRECISIONS[precision]).itemsize
+    itemsize = _AMPLITUDE_BYTES[precision]
     limit = int(max_memory_mb * (1 << 20))
     return max(0, (limit // itemsize).bit_length() - 1)
 
@@ -121,9 +122,10 @@ def state_data_bytes(circuit: Circuit, precision: str) -> int:
     """What a run of ``circuit`` holds of quantum data, which its result keeps:
     its statevectors (:func:`statevectors_needed`) and its saved probabilities
     (:func:`probabilities_bytes`)."""
-    return statevectors_needed(circuit) * state_bytes(
-        circuit.num_qubits, precision
-    ) + probabilities_bytes(circuit)
+    one = state_bytes(circuit.num_qubits, precision)
+    if not circuit.save_labels:  # most circuits: one state, no saved probabilities
+        return one
+    return statevectors_needed(circuit) * one + probabilities_bytes(circuit)
 
 
 def memory_needed(circuit: Circuit, precision: str, shots: int = 0, initial_bytes: int = 0) -> int:
@@ -141,8 +143,9 @@ def check_memory(
     max_memory_mb: float,
     shots: int = 0,
     initial_bytes: int = 0,
-) -> None:
-    """Refuse, before anything is allocated, a circuit whose run does not fit.
+) -> int:
+    """Refuse, before anything is allocated, a circuit whose run does not fit;
+    else the bytes it needs (:func:`memory_needed`).
 
     The message says what the bytes are for and how to make the run fit.
     """
@@ -153,7 +156,7 @@ def check_memory(
     needed = state_part + probabilities_part + shot_part + initial_bytes
     limit = int(max_memory_mb * (1 << 20))
     if needed <= limit:
-        return
+        return needed
     parts = [
         f"{state_part:,} for {states} statevector{'s' if states > 1 else ''} of "
         f"{circuit.num_qubits} qubits in {precision} precision"
@@ -261,10 +264,10 @@ def run_experiment(
     check_precision(precision)
     limit = default_max_memory_mb() if max_memory_mb is None else max_memory_mb
     initial_bytes = 0 if initial_statevector is None else int(initial_statevector.nbytes)
-    check_memory(circuit, precision, limit, shots, initial_bytes)
+    needed = check_memory(circuit, precision, limit, shots, initial_bytes)
     # Per-shot trajectories may keep one more state, the state before the first
     # measurement, to restart each shot from; only when it fits in what is left.
-    spare = int(limit * (1 << 20)) - memory_needed(circuit, precision, shots, initial_bytes)
+    spare = int(limit * (1 << 20)) - needed
     max_branch_states = branch_states(spare, circuit.num_qubits, precision)
     program = circuit.encode()
     threads = threads if threads > 0 else os.cpu_count() or 1
@@ -283,7 +286,7 @@ def run_experiment(
         fusion,
         fusion_threshold,
         max_fused_qubits,
-        spare >= state_bytes(circuit.num_qubits, precision),
+        max_branch_states > 1,  # the prefix copy fits
         control if control is not None else _core.RunControl(),
         initial_statevector,
         shot_branching,

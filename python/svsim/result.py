@@ -12,8 +12,9 @@ it the way Qiskit's do, so code written against Qiskit's results reads ours
 unchanged.  :meth:`Result.to_dict` gives plain JSON-ready data and
 :meth:`Result.from_dict` rebuilds an equal result from it.
 
-A result made by a job (:func:`svsim.work.result_from_outputs`) holds the
-distinct outcomes of its shots; the hex-keyed ``data["counts"]`` and
+A result made by a job (:func:`svsim.work.result_from_outputs`) builds its
+experiments when they are first read (:meth:`Result.pending`); each holds the
+distinct outcomes of its shots, and the hex-keyed ``data["counts"]`` and
 ``data["memory"]`` are built from them on first use: ``get_counts`` formats
 its bitstrings straight from the outcomes, so a million distinct outcomes are
 turned into strings once, not twice, and per-shot memory costs nothing until
@@ -29,8 +30,9 @@ primitives) do: the one result type serves both.
 from __future__ import annotations
 
 import inspect
+import threading
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -72,6 +74,8 @@ _RESULT_FIELDS = (
 ExperimentKey = Any
 """An experiment's index (int), its circuit's name (str), or the circuit itself, or None."""
 
+_BUILD_LOCK = threading.Lock()  # one build of a pending result's experiments, whichever thread
+
 
 class Result(*qt.result_bases):  # type: ignore[misc]
     """The result of a job: one :class:`ExperimentResult` per circuit, as in Qiskit
@@ -79,6 +83,11 @@ class Result(*qt.result_bases):  # type: ignore[misc]
 
     The ``get_*`` methods take an experiment by index, by circuit name or by
     the circuit object (anything with a ``name``), like Qiskit's.
+
+    A job's result (:meth:`pending`) builds its :attr:`results` on first use:
+    a job whose result is never read, or read only for its job id or date,
+    does not pay for its experiments' outcomes, headers and metadata (issue
+    20); what they hold is the same either way.
     """
 
     def __init__(
@@ -98,6 +107,7 @@ class Result(*qt.result_bases):  # type: ignore[misc]
         self.backend_version = backend_version
         self.job_id = job_id
         self.success = success
+        self._builder: Callable[[], list[ExperimentResult]] | None = None
         self.results = results
         self.date = date
         self.status = status
@@ -105,6 +115,35 @@ class Result(*qt.result_bases):  # type: ignore[misc]
         self.time_taken = time_taken
 
     __getattr__ = _no_attribute
+
+    @classmethod
+    def pending(cls, build: Callable[[], list[ExperimentResult]], **fields: Any) -> Result:
+        """A result whose :attr:`results` are ``build()``, called once, on first use;
+        ``fields`` are the constructor's other arguments."""
+        result = cls(results=[], **fields)
+        result._builder = build
+        return result
+
+    @property
+    def results(self) -> list[ExperimentResult]:
+        """One :class:`ExperimentResult` per circuit, in the job's order."""
+        if self._builder is not None:
+            with _BUILD_LOCK:
+                build = self._builder
+                if build is not None:
+                    self._results = build()
+                    self._builder = None
+        return self._results
+
+    @results.setter
+    def results(self, value: list[ExperimentResult]) -> None:
+        self._results = value
+        self._builder = None
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickled and copied with its experiments built (the builder stays here)."""
+        _ = self.results
+        return self.__dict__
 
     # ------------------------------------------------------------ lookup
 

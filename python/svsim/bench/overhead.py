@@ -6,9 +6,11 @@ of a batch of small circuits against Aer.
 *Tiny job*: a 5-qubit circuit (h, a cx chain, rz, measure_all), 100 shots.
 ``kernel`` is the kernel call alone (``svsim._core.run`` on the encoded
 program, as :func:`svsim.engine.run_experiment` makes it); ``job`` is the
-whole ``backend.run(circuit).result()``.  Each is the median of ``--repeats``
-calls, interleaved so a change in the machine's load reaches both; the
-overhead is their difference.
+whole ``backend.run(circuit).result()``, and ``counts`` the same up to
+``get_counts()`` (a result builds its experiments when first read, so this
+one counts the outcomes, header and metadata too).  Each is the median of
+``--repeats`` calls, interleaved so a change in the machine's load reaches
+all three; the overheads are their differences with ``kernel``.
 
 *Batch*: 1,000 random 10-qubit circuits of 100 gates
 (:func:`svsim.bench.circuits.batch_specs`), 100 shots, in one ``run()`` up to
@@ -72,7 +74,8 @@ def kernel_call(circuit: svsim.Circuit, shots: int, threads: int) -> Callable[[]
 
 
 def tiny_job(repeats: int, threads: int) -> dict[str, float]:
-    """Median seconds of the kernel call and of the whole job, interleaved."""
+    """Median seconds of the kernel call, of the whole job and of the job up to
+    its counts, interleaved."""
     circuit = tiny_circuit()
     backend = svsim.BasicSimulator(max_parallel_threads=threads)
     kernel = kernel_call(circuit, 100, threads)
@@ -80,19 +83,22 @@ def tiny_job(repeats: int, threads: int) -> dict[str, float]:
     def job() -> Any:
         return backend.run(circuit, shots=100, seed_simulator=1).result()
 
-    job()  # warm: the worker thread, the imports
-    kernel_times, job_times = [], []
+    job().get_counts()  # warm: the worker thread, the imports
+    kernel_times, job_times, counts_times = [], [], []
     for _ in range(repeats):
         start = time.perf_counter()
         kernel()
         middle = time.perf_counter()
         job()
         end = time.perf_counter()
+        job().get_counts()
         kernel_times.append(middle - start)
         job_times.append(end - middle)
+        counts_times.append(time.perf_counter() - end)
     backend.close()
     k, j = statistics.median(kernel_times), statistics.median(job_times)
-    return {"kernel": k, "job": j, "overhead": j - k}
+    c = statistics.median(counts_times)
+    return {"kernel": k, "job": j, "overhead": j - k, "counts": c, "counts_overhead": c - k}
 
 
 def batch(repeats: int, threads: int, circuits: int = 1000) -> dict[str, float]:
@@ -134,7 +140,8 @@ def main(argv: list[str] | None = None) -> None:
     print(
         f"tiny job (5 qubits, 100 shots, median of {args.repeats}): kernel "
         f"{tiny['kernel'] * 1e6:.1f} us, run().result() {tiny['job'] * 1e6:.1f} us, "
-        f"overhead {tiny['overhead'] * 1e6:.1f} us  (load {os.getloadavg()[0]:.2f})"
+        f"overhead {tiny['overhead'] * 1e6:.1f} us; with get_counts() {tiny['counts'] * 1e6:.1f} "
+        f"us, overhead {tiny['counts_overhead'] * 1e6:.1f} us  (load {os.getloadavg()[0]:.2f})"
     )
     if args.batch_repeats > 0:
         times = batch(args.batch_repeats, args.threads)
