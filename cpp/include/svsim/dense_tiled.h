@@ -239,8 +239,8 @@ void dense_tiled(std::complex<T>* state, index_t outer, const IndexExpander& exp
   // Tiles narrower than the widest (a target or control on the bits just
   // above one vector) ran as fast per amplitude, measured on AVX2 (Zen 3, 20
   // qubits, single, one thread): 4 targets with the lowest on qubit 3 took
-  // 2.2 ms in tiles of 8 against 5.1 ms gathered; on qubit 4, 2.0 ms in tiles
-  // of 16 against 5.1.  Narrower than a vector they are gathered (below).
+  // 2.2 ms in tiles of 8 against 3.5 ms gathered; on qubit 4, 2.0 ms in tiles
+  // of 16 against 3.5.  Narrower than a vector they are gathered (below).
   constexpr unsigned L = kVectorBytes / sizeof(T);
   const unsigned run = contiguous_run(outer, expand, B);
   if (run >= B) {

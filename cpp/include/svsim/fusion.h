@@ -122,10 +122,10 @@ std::vector<std::complex<double>> values_in_double(const Op<T>& op) {
   return {op.values.begin(), op.values.end()};
 }
 
-// The diagonal of a block of diagonal gates, on `qubits` (bit j = qubits[j]), in double.
+// The diagonal of a block of diagonal gates, on `qubits` (bit j = qubits[j]).
 template <typename T>
-std::vector<std::complex<double>> fused_diagonal_exact(const std::vector<const Op<T>*>& gates,
-                                                       const std::vector<unsigned>& qubits) {
+std::vector<std::complex<T>> fused_diagonal(const std::vector<const Op<T>*>& gates,
+                                            const std::vector<unsigned>& qubits) {
   std::vector<std::complex<double>> diag(std::size_t{1} << qubits.size(), 1.0);
   for (const Op<T>* gate : gates) {
     std::uint64_t control_mask = 0;
@@ -138,13 +138,6 @@ std::vector<std::complex<double>> fused_diagonal_exact(const std::vector<const O
       diag[m] *= values[bits_at(m, local_targets)];
     }
   }
-  return diag;
-}
-
-template <typename T>
-std::vector<std::complex<T>> fused_diagonal(const std::vector<const Op<T>*>& gates,
-                                            const std::vector<unsigned>& qubits) {
-  const std::vector<std::complex<double>> diag = fused_diagonal_exact(gates, qubits);
   return {diag.begin(), diag.end()};
 }
 
