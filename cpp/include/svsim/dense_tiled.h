@@ -8,6 +8,89 @@
 // `namespace svsim::isa_...` and `#pragma GCC target`; it has no include guard
 // on purpose.
 
+// The low-target kernel works on whole vector registers through the
+// compiler's vector extension: one vector holds B = kVectorBytes / sizeof(T)
+// reals.  Vectors wider than the registers were compiled through the stack
+// (15 times slower on AVX2).
+template <typename T>
+constexpr unsigned low_tile_lanes() {
+  return kVectorBytes / sizeof(T);
+}
+
+template <typename T>
+struct LowTile {
+  static constexpr unsigned B = low_tile_lanes<T>();
+  typedef T vec __attribute__((vector_size(kVectorBytes)));
+  using lane_int = std::conditional_t<sizeof(T) == 4, std::int32_t, std::int64_t>;
+  typedef lane_int lane_indices __attribute__((vector_size(kVectorBytes)));
+
+  // Lane i of the result is lane I_i of the concatenation a, b.
+  template <std::size_t... I>
+  static vec shuffle(vec a, vec b) {
+#if defined(__clang__) || __GNUC__ >= 12
+    return __builtin_shufflevector(a, b, I...);
+#else
+    return __builtin_shuffle(a, b, lane_indices{static_cast<lane_int>(I)...});
+#endif
+  }
+
+  // B interleaved complex numbers from `in`, split into reals and imaginaries.
+  template <std::size_t... J>
+  static void load(const T* in, vec& re, vec& im, std::index_sequence<J...>) {
+    vec a, b;
+    std::memcpy(&a, in, sizeof a);
+    std::memcpy(&b, in + B, sizeof b);
+    re = shuffle<(2 * J)...>(a, b);
+    im = shuffle<(2 * J + 1)...>(a, b);
+  }
+
+  template <std::size_t... J>
+  static void store(T* out, vec re, vec im, std::index_sequence<J...>) {
+    const vec a = shuffle<((J % 2) * B + J / 2)...>(re, im);
+    const vec b = shuffle<((J % 2) * B + B / 2 + J / 2)...>(re, im);
+    std::memcpy(out, &a, sizeof a);
+    std::memcpy(out + B, &b, sizeof b);
+  }
+
+  // Two vectors of interleaved amplitudes, in[0, 2B), as reals and
+  // imaginaries whose lanes hold the amplitudes in an order of their own:
+  // each 128-bit lane of the results takes the same lane of both inputs, so
+  // that splitting is two in-lane shuffles (vshufps) and join, which undoes
+  // it, two more (vunpcklps, vunpckhps).  Products lane by lane do not mind
+  // the order; in natural order split and join took 6 and 4 instructions on
+  // AVX2, crossing lanes.
+  static constexpr std::size_t kLaneReals = 16 / sizeof(T);
+  static constexpr std::size_t split_lane(std::size_t j, std::size_t part) {
+    const std::size_t lane = j / kLaneReals * kLaneReals, i = j % kLaneReals;
+    return i < kLaneReals / 2 ? lane + 2 * i + part : B + lane + 2 * (i - kLaneReals / 2) + part;
+  }
+  static constexpr std::size_t join_lane(std::size_t j, std::size_t half) {
+    const std::size_t at = j / kLaneReals * kLaneReals + half * kLaneReals / 2 + j % kLaneReals / 2;
+    return j % 2 ? B + at : at;
+  }
+  template <std::size_t... J>
+  static void split(const T* in, vec& re, vec& im, std::index_sequence<J...>) {
+    vec a, b;
+    std::memcpy(&a, in, sizeof a);
+    std::memcpy(&b, in + B, sizeof b);
+    re = shuffle<split_lane(J, 0)...>(a, b);
+    im = shuffle<split_lane(J, 1)...>(a, b);
+  }
+  template <std::size_t... J>
+  static void join(T* out, vec re, vec im, std::index_sequence<J...>) {
+    const vec a = shuffle<join_lane(J, 0)...>(re, im);
+    const vec b = shuffle<join_lane(J, 1)...>(re, im);
+    std::memcpy(out, &a, sizeof a);
+    std::memcpy(out + B, &b, sizeof b);
+  }
+
+  // v[j] <- v[j ^ 2^Bit]: one or two shuffle instructions.
+  template <unsigned Bit, std::size_t... J>
+  static vec swap_lanes(vec v, std::index_sequence<J...>) {
+    return shuffle<(J ^ (std::size_t{1} << Bit))...>(v, v);
+  }
+};
+
 // A matrix split for products with three real multiply-adds each instead of
 // four: with m = c + id and x = a + ib,
 //   m x = [c (a + b) - b (c + d)] + i [c (a + b) + a (d - c)],
@@ -26,22 +109,26 @@ struct GaussMatrix {
 // three registers, for the row's coefficients, so every operand from the tile
 // is a load; summing a + b in the row then costs two loads more per vector
 // than loading a sum made once per tile.  Measured on AVX2 (Zen 3, one
-// thread, interleaved): the product alone on a tile in L1 ran 1.16-1.2 times
-// faster on 3 to 5 targets; whole gates at 20 qubits with the targets above
-// the tile 1.07-1.15 times, single and double.  With 32 registers a and b stay
-// in registers for the row's sum.
-constexpr bool kTileSums = kVectorRegisters < 32;
+// thread, interleaved, CPU time): the product alone on a tile in L1 ran
+// 1.16-1.2 times faster on 3 to 5 targets; whole gates at 20 qubits with the
+// targets above the tile 1.06-1.2 times, single and double.  On 2 targets the
+// rows are too short to pay for the sums (1.03-1.08 times slower), and with 32
+// registers a and b stay in registers for the row's sum.
+template <unsigned K>
+constexpr bool tile_sums() {
+  return kVectorRegisters < 32 && K >= 8;
+}
 
 // A tile of B loop indices: the K amplitudes of each, as reals and
-// imaginaries, and (when kTileSums) their sums.
+// imaginaries, and (when tile_sums) their sums.
 template <typename T, unsigned K, unsigned B>
 struct GaussTile {
   alignas(64) T re[K][B], im[K][B];
-  alignas(64) T sum[kTileSums ? K : 1][B];
+  alignas(64) T sum[tile_sums<K>() ? K : 1][B];
 
   // Column c's sums, once its reals and imaginaries are in.
   void sum_column(unsigned c) {
-    if constexpr (kTileSums) {
+    if constexpr (tile_sums<K>()) {
 #pragma omp simd
       for (unsigned b = 0; b < B; ++b) sum[c][b] = re[c][b] + im[c][b];
     }
@@ -67,7 +154,7 @@ __attribute__((always_inline)) inline void tile_rows(const GaussMatrix<T, K>& m,
       vec a, b, s;
       std::memcpy(&a, &x.re[c][v * L], sizeof a);
       std::memcpy(&b, &x.im[c][v * L], sizeof b);
-      if constexpr (kTileSums) {
+      if constexpr (tile_sums<K>()) {
         std::memcpy(&s, &x.sum[c][v * L], sizeof s);
       } else {
         s = a + b;
@@ -204,22 +291,27 @@ void dense_contiguous_tiles(T* data, index_t outer, const IndexExpander& expand,
       }
     }
     GaussTile<T, K, B> x;
+    using Lanes = LowTile<T>;
+    constexpr unsigned L = Lanes::B;
+    constexpr auto lanes = std::make_index_sequence<L>{};
     for (unsigned c = 0; c < K; ++c) {
       const T* in = data + 2 * (base + offsets[c]);
-#pragma omp simd
-      for (unsigned b = 0; b < B; ++b) {
-        x.re[c][b] = in[2 * b];
-        x.im[c][b] = in[2 * b + 1];
+      for (unsigned v = 0; v < B / L; ++v) {
+        typename Lanes::vec re, im;
+        Lanes::split(in + 2 * v * L, re, im, lanes);
+        std::memcpy(&x.re[c][v * L], &re, sizeof re);
+        std::memcpy(&x.im[c][v * L], &im, sizeof im);
       }
       x.sum_column(c);
     }
     tile_product<T, K, B>(gauss, columns, work, x,
                           [&](unsigned r, const T* yr, const T* yi) __attribute__((always_inline)) {
                             T* out = data + 2 * (base + offsets[r]);
-#pragma omp simd
-                            for (unsigned b = 0; b < B; ++b) {
-                              out[2 * b] = yr[b];
-                              out[2 * b + 1] = yi[b];
+                            for (unsigned v = 0; v < B / L; ++v) {
+                              typename Lanes::vec re, im;
+                              std::memcpy(&re, yr + v * L, sizeof re);
+                              std::memcpy(&im, yi + v * L, sizeof im);
+                              Lanes::join(out + 2 * v * L, re, im, lanes);
                             }
                           });
   });
@@ -362,57 +454,6 @@ bool dense_tiled_dispatch(std::complex<T>* state, unsigned k, index_t outer,
     default: return false;
   }
 }
-
-// The low-target kernel works on whole vector registers through the
-// compiler's vector extension: one vector holds B = kVectorBytes / sizeof(T)
-// reals.  Vectors wider than the registers were compiled through the stack
-// (15 times slower on AVX2).
-template <typename T>
-constexpr unsigned low_tile_lanes() {
-  return kVectorBytes / sizeof(T);
-}
-
-template <typename T>
-struct LowTile {
-  static constexpr unsigned B = low_tile_lanes<T>();
-  typedef T vec __attribute__((vector_size(kVectorBytes)));
-  using lane_int = std::conditional_t<sizeof(T) == 4, std::int32_t, std::int64_t>;
-  typedef lane_int lane_indices __attribute__((vector_size(kVectorBytes)));
-
-  // Lane i of the result is lane I_i of the concatenation a, b.
-  template <std::size_t... I>
-  static vec shuffle(vec a, vec b) {
-#if defined(__clang__) || __GNUC__ >= 12
-    return __builtin_shufflevector(a, b, I...);
-#else
-    return __builtin_shuffle(a, b, lane_indices{static_cast<lane_int>(I)...});
-#endif
-  }
-
-  // B interleaved complex numbers from `in`, split into reals and imaginaries.
-  template <std::size_t... J>
-  static void load(const T* in, vec& re, vec& im, std::index_sequence<J...>) {
-    vec a, b;
-    std::memcpy(&a, in, sizeof a);
-    std::memcpy(&b, in + B, sizeof b);
-    re = shuffle<(2 * J)...>(a, b);
-    im = shuffle<(2 * J + 1)...>(a, b);
-  }
-
-  template <std::size_t... J>
-  static void store(T* out, vec re, vec im, std::index_sequence<J...>) {
-    const vec a = shuffle<((J % 2) * B + J / 2)...>(re, im);
-    const vec b = shuffle<((J % 2) * B + B / 2 + J / 2)...>(re, im);
-    std::memcpy(out, &a, sizeof a);
-    std::memcpy(out + B, &b, sizeof b);
-  }
-
-  // v[j] <- v[j ^ 2^Bit]: one or two shuffle instructions.
-  template <unsigned Bit, std::size_t... J>
-  static vec swap_lanes(vec v, std::index_sequence<J...>) {
-    return shuffle<(J ^ (std::size_t{1} << Bit))...>(v, v);
-  }
-};
 
 // The position of the n-th set bit of mask.
 constexpr unsigned nth_set_bit(unsigned mask, unsigned n) {
