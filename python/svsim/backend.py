@@ -466,7 +466,7 @@ class BasicSimulator(qt.BackendBase):  # type: ignore[misc]
         circuits = []
         for i, item in enumerate(items):
             if isinstance(item, Circuit):
-                circuit = item.copy()
+                circuit = item._snapshot()
             elif type(item).__module__.split(".")[0] == "qiskit":
                 from_qiskit = getattr(Circuit, "from_qiskit", None)
                 if from_qiskit is None:
