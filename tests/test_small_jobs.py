@@ -3,7 +3,11 @@ the whole job API; the memory limit is read once per job."""
 
 from __future__ import annotations
 
+import datetime
+import os
+import pickle
 import threading
+import uuid
 
 import numpy as np
 import pytest
@@ -11,6 +15,7 @@ import svsim
 from spy_executor import SpyExecutor
 from svsim import engine, work
 from svsim.job import BasicProviderJob, JobStatus
+from svsim.options import new_job_id
 from svsim.work import Outcomes
 
 WAIT = 10.0
@@ -225,3 +230,36 @@ def test_padded_bitstrings_are_those_of_format() -> None:
             assert padded_bitstrings(values, width) == [format(v, f"0{width}b") for v in values]
     assert padded_bitstrings([9, 1], 3) == ["1001", "001"]  # beyond the width: not kept, as format
     assert padded_bitstrings([], 4) == []
+
+
+def test_job_ids_are_distinct_uuid4_strings_and_differ_in_a_forked_child() -> None:
+    ids = {new_job_id() for _ in range(2000)}
+    assert len(ids) == 2000
+    for job_id in list(ids)[:50]:
+        parsed = uuid.UUID(job_id)
+        assert str(parsed) == job_id and parsed.version == 4 and parsed.variant == uuid.RFC_4122
+    if not hasattr(os, "fork"):
+        return
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: its next id must not be the parent's next one
+        os.write(write, new_job_id().encode())
+        os._exit(0)
+    os.waitpid(pid, 0)
+    child = os.read(read, 100).decode()
+    os.close(read)
+    os.close(write)
+    assert uuid.UUID(child).version == 4 and child != new_job_id()
+
+
+def test_result_date_is_written_when_read_and_kept_through_pickle_and_dict() -> None:
+    before = datetime.datetime.now(datetime.timezone.utc)
+    result = svsim.BasicSimulator().run(tiny(), shots=10).result()
+    after = datetime.datetime.now(datetime.timezone.utc)
+    date = datetime.datetime.fromisoformat(result.date)
+    assert date.utcoffset() == datetime.timedelta(0) and before <= date <= after
+    assert result.date is result.date  # written once
+    assert pickle.loads(pickle.dumps(result)).date == result.date
+    assert svsim.Result.from_dict(result.to_dict()).date == result.date
+    result.date = "2020-01-01T00:00:00+00:00"
+    assert result.date == "2020-01-01T00:00:00+00:00"

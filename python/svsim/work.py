@@ -15,7 +15,6 @@ only sees each distinct outcome once, never each shot.
 
 from __future__ import annotations
 
-import datetime
 import functools
 import time
 from collections.abc import Mapping, Sequence
@@ -420,10 +419,9 @@ def result_from_outputs(
                 raise ValueError(f"save label {label!r} is reserved for the result's {label}")
     if time_taken is None:
         time_taken = sum(float(out.time_taken) for out in outputs)
-    if date is None:
-        date = datetime.datetime.now(datetime.timezone.utc).isoformat()
     return Result.pending(
         functools.partial(experiment_results, outputs, circuits, memory, metadata, settings),
+        finished_at=time.time() if date is None else None,
         backend_name=backend_name,
         backend_version=backend_version,
         job_id=job_id,
