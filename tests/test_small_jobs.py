@@ -16,6 +16,7 @@ from spy_executor import SpyExecutor
 from svsim import engine, work
 from svsim.job import BasicProviderJob, JobStatus
 from svsim.options import new_job_id
+from svsim.result import experiment_header
 from svsim.work import Outcomes
 
 WAIT = 10.0
@@ -263,3 +264,25 @@ def test_result_date_is_written_when_read_and_kept_through_pickle_and_dict() -> 
     assert svsim.Result.from_dict(result.to_dict()).date == result.date
     result.date = "2020-01-01T00:00:00+00:00"
     assert result.date == "2020-01-01T00:00:00+00:00"
+
+
+def test_experiment_header_is_built_on_first_read_and_is_the_circuits() -> None:
+    qc = svsim.Circuit(3, name="lazy").h(0).measure_all()
+    qc.add_register("extra", 2)
+    qc.global_phase = 0.5
+    result = svsim.BasicSimulator().run([qc, tiny()], shots=20, seed_simulator=2).result()
+    first, second = result.results
+    # counts, names and lookups by name read the layout without the header's lists
+    assert result.get_counts("lazy") == result.get_counts(0)
+    assert sum(result.get_counts(0).values()) == 20
+    assert " " in next(iter(result.get_counts(0)))  # two registers: two words
+    assert first.name == "lazy" and second.name == "tiny"
+    assert "_header" in vars(first) and vars(first)["_header_fields"] is not None
+    back = pickle.loads(pickle.dumps(result))  # pickled before its header was built
+    assert back.results[0].header == experiment_header(qc) == first.header
+    assert vars(first)["_header_fields"] is None
+    assert first.header is first.header  # built once
+    assert first.header["creg_sizes"] == [["meas", 3], ["extra", 2]]
+    assert first.header["global_phase"] == 0.5
+    second.header = {"name": "renamed", "memory_slots": 5, "creg_sizes": [["c", 5]]}
+    assert second.name == "renamed" and result.results[1].header["memory_slots"] == 5

@@ -25,13 +25,9 @@ import numpy as np
 
 from svsim import engine, stabilizer
 from svsim.circuit import Circuit
-from svsim.experiment import _RESERVED_KEYS
+from svsim.experiment import _RESERVED_KEYS, header_fields
 from svsim.job import JobControl
-from svsim.result import (
-    ExperimentResult,
-    Result,
-    experiment_header,
-)
+from svsim.result import ExperimentResult, Result
 
 __all__ = [
     "Experiment",
@@ -474,7 +470,7 @@ def experiment_results(
                 status="DONE",
                 seed_simulator=int(out.seed),
                 time_taken=float(out.time_taken),
-                header=experiment_header(circuit),
+                header_fields=header_fields(circuit),
                 metadata=meta,
                 final_statevector=out.statevector,
                 outcomes=outcomes,
