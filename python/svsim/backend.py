@@ -379,7 +379,8 @@ class BasicSimulator(qt.BackendBase):  # type: ignore[misc]
         """Refuse, before anything is sent, a run the executor cannot take: a closed
         Dask client, shots split where they cannot be merged exactly, or
         ``max_shot_size`` on an executor that is not a Dask client."""
-        dask = type(self.executor).__module__.split(".")[0] == "distributed"
+        own = self._owns_executor  # the backend's own worker thread is no Dask client
+        dask = not own and type(self.executor).__module__.split(".")[0] == "distributed"
         if dask:
             from svsim import cluster  # late: only with Dask
 
