@@ -218,6 +218,7 @@ class ExperimentResult(*qt.experiment_result_bases):  # type: ignore[misc]
         self.status = status
         self.seed_simulator = seed_simulator
         self.time_taken = time_taken
+        self._header_fields: HeaderFields | None = None
         self.header = header if header is not None else {}
         if header is None and header_fields is not None:
             self._header_fields = header_fields  # the header, built on first read

@@ -110,6 +110,7 @@ class Result(*qt.result_bases):  # type: ignore[misc]
         self.success = success
         self._builder: Callable[[], list[ExperimentResult]] | None = None
         self.results = results
+        self._date: str | None = None
         self._finished_at: float | None = None
         self.date = date
         self.status = status
