@@ -286,3 +286,21 @@ def test_experiment_header_is_built_on_first_read_and_is_the_circuits() -> None:
     assert first.header["global_phase"] == 0.5
     second.header = {"name": "renamed", "memory_slots": 5, "creg_sizes": [["c", 5]]}
     assert second.name == "renamed" and result.results[1].header["memory_slots"] == 5
+
+
+@pytest.mark.parametrize("clbits", [5, 20, 70])
+def test_memory_found_when_first_read_is_each_shots_outcome(clbits: int) -> None:
+    qc = svsim.Circuit(5, clbits, name="mem").h(range(5)).rx(0.4, 2)
+    qc.measure(range(5), list(range(clbits - 5, clbits)))
+    result = svsim.BasicSimulator().run(qc, shots=300, seed_simulator=9).result()
+    back = pickle.loads(pickle.dumps(result))  # pickled before the memory was read
+    memory = result.get_memory()
+    assert back.get_memory() == memory and len(memory) == 300
+    counts = result.get_counts()
+    assert {key: memory.count(key) for key in counts} == counts
+    threaded = svsim.BasicSimulator(executor=SpyExecutor()).run(qc, shots=300, seed_simulator=9)
+    assert threaded.result(timeout=WAIT).get_memory() == memory
+    # in shot order: each shot's packed words, as the kernel gave them
+    raw = engine.run_experiment(qc, shots=300, seed=9).memory
+    shots = [sum(int(w) << (64 * i) for i, w in enumerate(row)) for row in raw]
+    assert memory == [format(v, f"0{clbits}b") for v in shots]

@@ -6,7 +6,7 @@ Qiskit's formatting of its outcomes (:func:`format_bitstring`, the header of
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -189,8 +189,9 @@ class ExperimentResult(*qt.experiment_result_bases):  # type: ignore[misc]
     wants it kept in the record saves it with ``save_statevector``.  It is
     ``None`` in a result rebuilt by :meth:`from_dict`.  ``outcomes``, when
     given, stands for ``data["counts"]`` until ``data`` is first read, and with
-    ``shot_order`` (each shot's row in ``outcomes``) for ``data["memory"]``: a
-    job's memory costs an index per shot until someone reads it.
+    ``shot_order`` (each shot's row in ``outcomes``, or a function that finds
+    them) for ``data["memory"]``: a job's memory costs nothing more than its
+    packed shots until someone reads it.
     """
 
     def __init__(
@@ -206,7 +207,7 @@ class ExperimentResult(*qt.experiment_result_bases):  # type: ignore[misc]
         metadata: dict[str, Any] | None = None,
         final_statevector: np.ndarray | None = None,
         outcomes: Any = None,
-        shot_order: np.ndarray | None = None,
+        shot_order: np.ndarray | Callable[[], np.ndarray] | None = None,
         header_fields: HeaderFields | None = None,
     ) -> None:
         self.shots = shots
@@ -262,9 +263,12 @@ class ExperimentResult(*qt.experiment_result_bases):  # type: ignore[misc]
         on first use)."""
         outcomes = self._outcomes
         if outcomes is not None:
-            if self._shot_order is not None:
+            order = self._shot_order
+            if order is not None:
+                if callable(order):  # found when first read
+                    order = order()
                 keys = np.asarray(outcomes.hex_keys(), dtype=object)
-                self._data["memory"] = keys[self._shot_order].tolist()
+                self._data["memory"] = keys[order].tolist()
                 self._shot_order = None
             self._data["counts"] = outcomes.hex_counts()
             self._outcomes = None

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import functools
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -352,6 +352,11 @@ class Outcomes:
         inverse = np.asarray(rest[0]).reshape(-1) if keep_order else None
         return cls(unique, rest[-1]), inverse
 
+    def rows_of(self, memory: np.ndarray) -> np.ndarray:
+        """Each shot's row in these outcomes, for one-word outcomes (whose rows are
+        sorted, as :meth:`from_memory` makes them) of the same ``memory``."""
+        return np.searchsorted(self.words[:, 0], memory[:, 0])
+
     def fit_one_word(self) -> bool:
         return bool(self.words.shape[1] <= 1)
 
@@ -447,7 +452,7 @@ def experiment_results(
             if memory:
                 data["memory"] = []
         else:
-            outcomes, order = Outcomes.from_memory(out.memory, memory, circuit.num_clbits)
+            outcomes, order = _outcomes_of(out.memory, memory, circuit.num_clbits)
         data.update(out.saves)
         stabilizer = out.method == "stabilizer"
         shot_method = "sampling" if stabilizer else out.method
@@ -478,3 +483,16 @@ def experiment_results(
             )
         )
     return experiments
+
+
+def _outcomes_of(
+    memory: np.ndarray, keep_order: bool, num_clbits: int
+) -> tuple[Outcomes, np.ndarray | Callable[[], np.ndarray] | None]:
+    """:meth:`Outcomes.from_memory`, with each shot's row, when asked for and the
+    outcomes fit one word, left to be found when the memory is first read (a
+    third of the counting of a small job, which ``memory=True`` asks for by
+    default and most never read)."""
+    if keep_order and memory.shape[1] == 1:
+        outcomes, _ = Outcomes.from_memory(memory, False, num_clbits)
+        return outcomes, functools.partial(outcomes.rows_of, memory)
+    return Outcomes.from_memory(memory, keep_order, num_clbits)
