@@ -446,7 +446,7 @@ def experiment_results(
     for i, (out, circuit) in enumerate(zip(outputs, circuits, strict=True)):
         data: dict[str, Any] = {}
         outcomes: Outcomes | None = None
-        order: np.ndarray | None = None
+        order: np.ndarray | Callable[[], np.ndarray] | None = None
         if out.memory.shape[1] == 0:
             data["counts"] = {}
             if memory:
