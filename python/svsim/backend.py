@@ -398,14 +398,12 @@ class BasicSimulator(qt.BackendBase):  # type: ignore[misc]
 
     def _run_options(self, run_options: dict[str, Any]) -> dict[str, Any]:
         """The backend's options with this run's overrides, each checked."""
-        options = self._options
-        # Qiskit's Options and svsim's keep their values in a dict, _fields: one
-        # copy of it instead of an item access per name (12 -> 1 us).
-        fields = getattr(options, "_fields", None)
+        # Qiskit's Options and svsim's hold a dict, _fields: one copy, not 13 lookups.
+        fields = getattr(self._options, "_fields", None)
         if isinstance(fields, dict) and fields.keys() == DEFAULTS.keys():
             merged = dict(fields)
         else:
-            merged = {name: options[name] for name in DEFAULTS}
+            merged = {name: self._options[name] for name in DEFAULTS}
         for name, value in run_options.items():
             if name in DEFAULTS:
                 merged[name] = check_option(name, value)
