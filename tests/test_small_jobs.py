@@ -3,7 +3,11 @@ the whole job API; the memory limit is read once per job."""
 
 from __future__ import annotations
 
+import datetime
+import os
+import pickle
 import threading
+import uuid
 
 import numpy as np
 import pytest
@@ -11,6 +15,8 @@ import svsim
 from spy_executor import SpyExecutor
 from svsim import engine, work
 from svsim.job import BasicProviderJob, JobStatus
+from svsim.options import new_job_id
+from svsim.result import experiment_header
 from svsim.work import Outcomes
 
 WAIT = 10.0
@@ -225,3 +231,76 @@ def test_padded_bitstrings_are_those_of_format() -> None:
             assert padded_bitstrings(values, width) == [format(v, f"0{width}b") for v in values]
     assert padded_bitstrings([9, 1], 3) == ["1001", "001"]  # beyond the width: not kept, as format
     assert padded_bitstrings([], 4) == []
+
+
+def test_job_ids_are_distinct_uuid4_strings_and_differ_in_a_forked_child() -> None:
+    ids = {new_job_id() for _ in range(2000)}
+    assert len(ids) == 2000
+    for job_id in list(ids)[:50]:
+        parsed = uuid.UUID(job_id)
+        assert str(parsed) == job_id and parsed.version == 4 and parsed.variant == uuid.RFC_4122
+    if not hasattr(os, "fork"):
+        return
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: its next id must not be the parent's next one
+        os.write(write, new_job_id().encode())
+        os._exit(0)
+    os.waitpid(pid, 0)
+    child = os.read(read, 100).decode()
+    os.close(read)
+    os.close(write)
+    assert uuid.UUID(child).version == 4 and child != new_job_id()
+
+
+def test_result_date_is_written_when_read_and_kept_through_pickle_and_dict() -> None:
+    before = datetime.datetime.now(datetime.timezone.utc)
+    result = svsim.BasicSimulator().run(tiny(), shots=10).result()
+    after = datetime.datetime.now(datetime.timezone.utc)
+    date = datetime.datetime.fromisoformat(result.date)
+    assert date.utcoffset() == datetime.timedelta(0) and before <= date <= after
+    assert result.date is result.date  # written once
+    assert pickle.loads(pickle.dumps(result)).date == result.date
+    assert svsim.Result.from_dict(result.to_dict()).date == result.date
+    result.date = "2020-01-01T00:00:00+00:00"
+    assert result.date == "2020-01-01T00:00:00+00:00"
+
+
+def test_experiment_header_is_built_on_first_read_and_is_the_circuits() -> None:
+    qc = svsim.Circuit(3, name="lazy").h(0).measure_all()
+    qc.add_register("extra", 2)
+    qc.global_phase = 0.5
+    result = svsim.BasicSimulator().run([qc, tiny()], shots=20, seed_simulator=2).result()
+    first, second = result.results
+    # counts, names and lookups by name read the layout without the header's lists
+    assert result.get_counts("lazy") == result.get_counts(0)
+    assert sum(result.get_counts(0).values()) == 20
+    assert " " in next(iter(result.get_counts(0)))  # two registers: two words
+    assert first.name == "lazy" and second.name == "tiny"
+    assert "_header" in vars(first) and vars(first)["_header_fields"] is not None
+    back = pickle.loads(pickle.dumps(result))  # pickled before its header was built
+    assert back.results[0].header == experiment_header(qc) == first.header
+    assert vars(first)["_header_fields"] is None
+    assert first.header is first.header  # built once
+    assert first.header["creg_sizes"] == [["meas", 3], ["extra", 2]]
+    assert first.header["global_phase"] == 0.5
+    second.header = {"name": "renamed", "memory_slots": 5, "creg_sizes": [["c", 5]]}
+    assert second.name == "renamed" and result.results[1].header["memory_slots"] == 5
+
+
+@pytest.mark.parametrize("clbits", [5, 20, 70])
+def test_memory_found_when_first_read_is_each_shots_outcome(clbits: int) -> None:
+    qc = svsim.Circuit(5, clbits, name="mem").h(range(5)).rx(0.4, 2)
+    qc.measure(range(5), list(range(clbits - 5, clbits)))
+    result = svsim.BasicSimulator().run(qc, shots=300, seed_simulator=9).result()
+    back = pickle.loads(pickle.dumps(result))  # pickled before the memory was read
+    memory = result.get_memory()
+    assert back.get_memory() == memory and len(memory) == 300
+    counts = result.get_counts()
+    assert {key: memory.count(key) for key in counts} == counts
+    threaded = svsim.BasicSimulator(executor=SpyExecutor()).run(qc, shots=300, seed_simulator=9)
+    assert threaded.result(timeout=WAIT).get_memory() == memory
+    # in shot order: each shot's packed words, as the kernel gave them
+    raw = engine.run_experiment(qc, shots=300, seed=9).memory
+    shots = [sum(int(w) << (64 * i) for i, w in enumerate(row)) for row in raw]
+    assert memory == [format(v, f"0{clbits}b") for v in shots]

@@ -17,9 +17,7 @@ A job's work is :func:`svsim.work.run_job` over a :class:`~svsim.work.JobSpec`
 
 from __future__ import annotations
 
-import secrets
 import threading
-import uuid
 import warnings
 from collections.abc import Sequence
 from concurrent.futures import Executor
@@ -43,7 +41,7 @@ from svsim.job import (
     outstanding_jobs,
     runs_in_process,
 )
-from svsim.options import DEFAULTS, SEED_LIMIT, check_option
+from svsim.options import DEFAULTS, SEED_LIMIT, check_option, new_job_id, random_seed
 from svsim.work import Experiment, JobSpec, JobWork, Settings, is_tiny, run_job
 
 __all__ = ["BACKEND_NAME", "BasicProvider", "BasicSimulator", "JobSpec", "run_job"]
@@ -308,7 +306,7 @@ class BasicSimulator(qt.BackendBase):  # type: ignore[misc]
         self._check_executor(circuits, shots, settings.max_shot_size)
         seed = options["seed_simulator"]
         if seed is None:
-            seed = secrets.randbits(63)
+            seed = random_seed()
             if self._mpi:  # every rank draws with rank 0's seed
                 from svsim.mpi import world
 
@@ -353,7 +351,7 @@ class BasicSimulator(qt.BackendBase):  # type: ignore[misc]
             for i, (c, m) in enumerate(zip(circuits, methods, strict=True))
         )
         control = JobControl([len(c.data) + 1 for c in circuits])
-        job_id = str(uuid.uuid4())
+        job_id = new_job_id()
         spec = JobSpec(
             job_id=job_id,
             backend_name=self.name,
@@ -381,7 +379,8 @@ class BasicSimulator(qt.BackendBase):  # type: ignore[misc]
         """Refuse, before anything is sent, a run the executor cannot take: a closed
         Dask client, shots split where they cannot be merged exactly, or
         ``max_shot_size`` on an executor that is not a Dask client."""
-        dask = type(self.executor).__module__.split(".")[0] == "distributed"
+        own = self._owns_executor  # the backend's own worker thread is no Dask client
+        dask = not own and type(self.executor).__module__.split(".")[0] == "distributed"
         if dask:
             from svsim import cluster  # late: only with Dask
 
@@ -399,8 +398,12 @@ class BasicSimulator(qt.BackendBase):  # type: ignore[misc]
 
     def _run_options(self, run_options: dict[str, Any]) -> dict[str, Any]:
         """The backend's options with this run's overrides, each checked."""
-        options = self._options  # item access: Options.get adds a call per name
-        merged = {name: options[name] for name in DEFAULTS}
+        # Qiskit's Options and svsim's hold a dict, _fields: one copy, not 13 lookups.
+        fields = getattr(self._options, "_fields", None)
+        if isinstance(fields, dict) and fields.keys() == DEFAULTS.keys():
+            merged = dict(fields)
+        else:
+            merged = {name: self._options[name] for name in DEFAULTS}
         for name, value in run_options.items():
             if name in DEFAULTS:
                 merged[name] = check_option(name, value)
@@ -466,7 +469,7 @@ class BasicSimulator(qt.BackendBase):  # type: ignore[misc]
         circuits = []
         for i, item in enumerate(items):
             if isinstance(item, Circuit):
-                circuit = item.copy()
+                circuit = item._snapshot()
             elif type(item).__module__.split(".")[0] == "qiskit":
                 from_qiskit = getattr(Circuit, "from_qiskit", None)
                 if from_qiskit is None:

@@ -27,7 +27,7 @@ from typing import Any, TypeGuard
 import numpy as np
 
 from svsim.circuit_gates import ConditionArg, GateMethods, QubitArg
-from svsim.encoding import encode
+from svsim.encoding import EncodingCache, encode
 from svsim.exceptions import CircuitError
 from svsim.program import Instruction, Program
 
@@ -124,6 +124,7 @@ class Circuit(GateMethods):
         self._data: list[Instruction] = []
         self._save_labels: dict[str, str] = {}  # label -> kind, in order of addition
         self._global_phase = 0.0
+        self._encoding = EncodingCache()  # the last encode(), shared with run()'s snapshots
         if num_clbits > 0:
             self.add_register("c", int(num_clbits))
 
@@ -188,13 +189,30 @@ class Circuit(GateMethods):
 
     def copy(self, name: str | None = None) -> Circuit:
         """A copy of the circuit (instructions are immutable and shared)."""
+        new = self._snapshot()
+        new._name = self._name if name is None else name
+        new._encoding = EncodingCache(self._encoding.entry)  # its own from now on
+        return new
+
+    def _snapshot(self) -> Circuit:
+        """A copy that shares this circuit's encoding cache (what ``run()`` takes):
+        the job's encoding then serves the next run of this circuit."""
         new = Circuit.__new__(Circuit)
         new.__dict__.update(self.__dict__)
-        new._name = self._name if name is None else name
         new._registers = dict(self._registers)
         new._data = list(self._data)
         new._save_labels = dict(self._save_labels)
         return new
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickled without its encoding cache (the receiver encodes it if it runs it)."""
+        state = dict(self.__dict__)
+        state.pop("_encoding", None)
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._encoding = EncodingCache()
 
     def __repr__(self) -> str:
         return (
@@ -536,7 +554,17 @@ class Circuit(GateMethods):
     # ---------------------------------------------------------------- encoding
 
     def encode(self) -> Program:
-        """The circuit as flat arrays for the kernel (layout in :mod:`svsim._ops`)."""
-        return encode(
-            self._data, self._num_qubits, self._num_clbits, self._global_phase, self._save_labels
-        )
+        """The circuit as flat arrays for the kernel (layout in :mod:`svsim._ops`).
+
+        The program is kept, and given again while the circuit is unchanged
+        (:class:`svsim.encoding.EncodingCache`); its arrays are read-only.
+        """
+        clbits, phase = self._num_clbits, self._global_phase
+        program = self._encoding.valid_for(self._data, clbits, phase, self._save_labels)
+        if program is None:
+            # Encode copies, so what is kept is what was encoded, even if
+            # another thread adds to the circuit meanwhile.
+            data, saves = list(self._data), dict(self._save_labels)
+            program = encode(data, self._num_qubits, clbits, phase, saves)
+            self._encoding.store(data, clbits, phase, saves, program)
+        return program

@@ -149,6 +149,12 @@ def check_memory(
 
     The message says what the bytes are for and how to make the run fit.
     """
+    if not circuit.save_labels:  # most circuits: one state, no saves to read
+        words = (circuit.num_clbits + 63) >> 6
+        needed = (1 << circuit.num_qubits) * _AMPLITUDE_BYTES[precision] + initial_bytes
+        needed += shots * (8 * words + 16) if words else 0  # shot_bytes
+        if needed <= max_memory_mb * (1 << 20):
+            return needed
     states = statevectors_needed(circuit)
     state_part = states * state_bytes(circuit.num_qubits, precision)
     shot_part = shot_bytes(circuit.num_clbits, shots)
@@ -230,9 +236,12 @@ class ExperimentOutput:
     branching_fell_back: bool = False  # the branches did not fit: per-shot trajectories ran
 
 
+_DENSE_KEYS = tuple(f"dense_{k}" for k in range(64))
+
+
 def gates_run(raw: dict[str, Any]) -> dict[str, int]:
     """The kernel's census of the gates it ran, keyed by kind (see ExperimentOutput)."""
-    census = {f"dense_{k}": int(n) for k, n in enumerate(raw["dense_by_targets"]) if n}
+    census = {_DENSE_KEYS[k]: int(n) for k, n in enumerate(raw["dense_by_targets"]) if n}
     census["diagonal"] = int(raw["diagonals"])
     census["permutation"] = int(raw["permutations"])
     return census

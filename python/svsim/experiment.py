@@ -5,7 +5,8 @@ Qiskit's formatting of its outcomes (:func:`format_bitstring`, the header of
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import threading
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -20,7 +21,15 @@ from svsim.serialization import (
     _same,
 )
 
-__all__ = ["ExperimentData", "ExperimentResult", "experiment_header", "format_bitstring"]
+__all__ = [
+    "ExperimentData",
+    "ExperimentResult",
+    "HeaderFields",
+    "experiment_header",
+    "format_bitstring",
+    "header_fields",
+    "header_from_fields",
+]
 
 _RESERVED_KEYS = ("counts", "memory")
 # What equality compares: the serialised record (to_dict's fields).
@@ -90,23 +99,48 @@ def format_bitstring(hex_key: str, memory_slots: int, creg_sizes: Sequence[Seque
     return bits
 
 
-def experiment_header(circuit: Any) -> dict[str, Any]:
-    """The header Qiskit's simulators attach to each experiment, for ``circuit``."""
-    num_qubits = int(circuit.num_qubits)
-    # Lists as in Qiskit's JSON header: [name, size] pairs of mixed type.
-    cregs: list[list[Any]] = [[str(name), int(size)] for name, size in circuit.cregs]
+HeaderFields = tuple[str, int, tuple[tuple[str, int], ...], int, float, Any]
+"""What a header is made of: the circuit's name, number of qubits, registers as
+``(name, size)``, number of clbits, global phase and metadata (or None)."""
+
+
+def header_fields(circuit: Any) -> HeaderFields:
+    """The fields of ``circuit``'s header (:func:`experiment_header`), as plain data."""
     metadata = getattr(circuit, "metadata", None)
+    return (
+        circuit.name,
+        int(circuit.num_qubits),
+        tuple((str(name), int(size)) for name, size in circuit.cregs),
+        int(circuit.num_clbits),
+        float(getattr(circuit, "global_phase", 0.0)),
+        dict(metadata) if metadata else None,
+    )
+
+
+def header_from_fields(fields: HeaderFields) -> dict[str, Any]:
+    """The header of :func:`header_fields`'s fields."""
+    name, num_qubits, registers, num_clbits, global_phase, metadata = fields
+    # Lists as in Qiskit's JSON header: [name, size] pairs of mixed type.
+    cregs: list[list[Any]] = [[reg, size] for reg, size in registers]
     return {
-        "name": circuit.name,
+        "name": name,
         "n_qubits": num_qubits,
         "qreg_sizes": [["q", num_qubits]],
         "qubit_labels": [["q", i] for i in range(num_qubits)],
         "creg_sizes": cregs,
-        "clbit_labels": [[name, j] for name, size in cregs for j in range(size)],
-        "memory_slots": int(circuit.num_clbits),
-        "global_phase": float(getattr(circuit, "global_phase", 0.0)),
+        "clbit_labels": [[reg, j] for reg, size in registers for j in range(size)],
+        "memory_slots": num_clbits,
+        "global_phase": global_phase,
         "metadata": dict(metadata) if metadata else {},
     }
+
+
+def experiment_header(circuit: Any) -> dict[str, Any]:
+    """The header Qiskit's simulators attach to each experiment, for ``circuit``."""
+    return header_from_fields(header_fields(circuit))
+
+
+_HEADER_LOCK = threading.Lock()  # one build of a pending header, whichever thread reads it
 
 
 # --------------------------------------------------------------------------
@@ -155,8 +189,9 @@ class ExperimentResult(*qt.experiment_result_bases):  # type: ignore[misc]
     wants it kept in the record saves it with ``save_statevector``.  It is
     ``None`` in a result rebuilt by :meth:`from_dict`.  ``outcomes``, when
     given, stands for ``data["counts"]`` until ``data`` is first read, and with
-    ``shot_order`` (each shot's row in ``outcomes``) for ``data["memory"]``: a
-    job's memory costs an index per shot until someone reads it.
+    ``shot_order`` (each shot's row in ``outcomes``, or a function that finds
+    them) for ``data["memory"]``: a job's memory costs nothing more than its
+    packed shots until someone reads it.
     """
 
     def __init__(
@@ -172,7 +207,8 @@ class ExperimentResult(*qt.experiment_result_bases):  # type: ignore[misc]
         metadata: dict[str, Any] | None = None,
         final_statevector: np.ndarray | None = None,
         outcomes: Any = None,
-        shot_order: np.ndarray | None = None,
+        shot_order: np.ndarray | Callable[[], np.ndarray] | None = None,
+        header_fields: HeaderFields | None = None,
     ) -> None:
         self.shots = shots
         self.success = success
@@ -183,7 +219,10 @@ class ExperimentResult(*qt.experiment_result_bases):  # type: ignore[misc]
         self.status = status
         self.seed_simulator = seed_simulator
         self.time_taken = time_taken
+        self._header_fields: HeaderFields | None = None
         self.header = header if header is not None else {}
+        if header is None and header_fields is not None:
+            self._header_fields = header_fields  # the header, built on first read
         self.metadata = metadata if metadata is not None else {}
         self.final_statevector = final_statevector
         self._formatted: dict[str, str] | None = None
@@ -192,14 +231,44 @@ class ExperimentResult(*qt.experiment_result_bases):  # type: ignore[misc]
     __getattr__ = _no_attribute
 
     @property
+    def header(self) -> dict[str, Any]:
+        """Qiskit's experiment header (name, registers, ...); a job's result builds
+        it on first read (:func:`header_from_fields`): reading counts does not need
+        it, and its two dozen small lists were most of what a batch of small
+        circuits left to the garbage collector (issue 20)."""
+        if self._header_fields is not None:
+            with _HEADER_LOCK:
+                fields = self._header_fields
+                if fields is not None:
+                    self._header = header_from_fields(fields)
+                    self._header_fields = None
+        return self._header
+
+    @header.setter
+    def header(self, value: dict[str, Any]) -> None:
+        self._header = value
+        self._header_fields = None
+
+    def _layout(self) -> tuple[int, Sequence[Sequence[Any]]]:
+        """The header's ``memory_slots`` and ``creg_sizes``, read without building it."""
+        fields = self._header_fields
+        if fields is not None:
+            return fields[3], fields[2]
+        header = self._header
+        return int(header.get("memory_slots") or 0), header.get("creg_sizes") or []
+
+    @property
     def data(self) -> ExperimentData:
         """Hex counts, hex memory and saved values (the hex counts and memory built
         on first use)."""
         outcomes = self._outcomes
         if outcomes is not None:
-            if self._shot_order is not None:
+            order = self._shot_order
+            if order is not None:
+                if callable(order):  # found when first read
+                    order = order()
                 keys = np.asarray(outcomes.hex_keys(), dtype=object)
-                self._data["memory"] = keys[self._shot_order].tolist()
+                self._data["memory"] = keys[order].tolist()
                 self._shot_order = None
             self._data["counts"] = outcomes.hex_counts()
             self._outcomes = None
@@ -225,14 +294,14 @@ class ExperimentResult(*qt.experiment_result_bases):  # type: ignore[misc]
     @property
     def name(self) -> str | None:
         """The circuit's name, from the header."""
-        return self.header.get("name")
+        fields = self._header_fields
+        return fields[0] if fields is not None else self._header.get("name")
 
     def _format_keys(self, keys: Any) -> dict[str, str]:
         """Formatted bitstrings for hex ``keys``, cached: each distinct key is done once
         (the cache starts again when the header's layout changes, as
         ``marginal_counts`` changes it)."""
-        slots = int(self.header.get("memory_slots") or 0)
-        cregs = self.header.get("creg_sizes") or []
+        slots, cregs = self._layout()
         layout = (slots, tuple((str(name), int(size)) for name, size in cregs))
         if self._formatted is None or self._formatted_for != layout:
             self._formatted, self._formatted_for = {}, layout
@@ -244,8 +313,7 @@ class ExperimentResult(*qt.experiment_result_bases):  # type: ignore[misc]
 
     def counts(self) -> dict[str, int]:
         """The counts as Qiskit's ``get_counts`` shows them (a new dict each call)."""
-        slots = int(self.header.get("memory_slots") or 0)
-        cregs = self.header.get("creg_sizes") or []
+        slots, cregs = self._layout()
         if slots and len(cregs) <= 1 and sum(int(size) for _, size in cregs) in (0, slots):
             # One register or none: the bitstring is the padded binary number,
             # made from the outcomes themselves while the hex counts are not

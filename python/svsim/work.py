@@ -15,10 +15,9 @@ only sees each distinct outcome once, never each shot.
 
 from __future__ import annotations
 
-import datetime
 import functools
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,13 +25,9 @@ import numpy as np
 
 from svsim import engine, stabilizer
 from svsim.circuit import Circuit
-from svsim.experiment import _RESERVED_KEYS
+from svsim.experiment import _RESERVED_KEYS, header_fields
 from svsim.job import JobControl
-from svsim.result import (
-    ExperimentResult,
-    Result,
-    experiment_header,
-)
+from svsim.result import ExperimentResult, Result
 
 __all__ = [
     "Experiment",
@@ -357,6 +352,11 @@ class Outcomes:
         inverse = np.asarray(rest[0]).reshape(-1) if keep_order else None
         return cls(unique, rest[-1]), inverse
 
+    def rows_of(self, memory: np.ndarray) -> np.ndarray:
+        """Each shot's row in these outcomes, for one-word outcomes (whose rows are
+        sorted, as :meth:`from_memory` makes them) of the same ``memory``."""
+        return np.searchsorted(self.words[:, 0], memory[:, 0])
+
     def fit_one_word(self) -> bool:
         return bool(self.words.shape[1] <= 1)
 
@@ -420,10 +420,9 @@ def result_from_outputs(
                 raise ValueError(f"save label {label!r} is reserved for the result's {label}")
     if time_taken is None:
         time_taken = sum(float(out.time_taken) for out in outputs)
-    if date is None:
-        date = datetime.datetime.now(datetime.timezone.utc).isoformat()
     return Result.pending(
         functools.partial(experiment_results, outputs, circuits, memory, metadata, settings),
+        finished_at=time.time() if date is None else None,
         backend_name=backend_name,
         backend_version=backend_version,
         job_id=job_id,
@@ -447,13 +446,13 @@ def experiment_results(
     for i, (out, circuit) in enumerate(zip(outputs, circuits, strict=True)):
         data: dict[str, Any] = {}
         outcomes: Outcomes | None = None
-        order: np.ndarray | None = None
+        order: np.ndarray | Callable[[], np.ndarray] | None = None
         if out.memory.shape[1] == 0:
             data["counts"] = {}
             if memory:
                 data["memory"] = []
         else:
-            outcomes, order = Outcomes.from_memory(out.memory, memory, circuit.num_clbits)
+            outcomes, order = _outcomes_of(out.memory, memory, circuit.num_clbits)
         data.update(out.saves)
         stabilizer = out.method == "stabilizer"
         shot_method = "sampling" if stabilizer else out.method
@@ -476,7 +475,7 @@ def experiment_results(
                 status="DONE",
                 seed_simulator=int(out.seed),
                 time_taken=float(out.time_taken),
-                header=experiment_header(circuit),
+                header_fields=header_fields(circuit),
                 metadata=meta,
                 final_statevector=out.statevector,
                 outcomes=outcomes,
@@ -484,3 +483,16 @@ def experiment_results(
             )
         )
     return experiments
+
+
+def _outcomes_of(
+    memory: np.ndarray, keep_order: bool, num_clbits: int
+) -> tuple[Outcomes, np.ndarray | Callable[[], np.ndarray] | None]:
+    """:meth:`Outcomes.from_memory`, with each shot's row, when asked for and the
+    outcomes fit one word, left to be found when the memory is first read (a
+    third of the counting of a small job, which ``memory=True`` asks for by
+    default and most never read)."""
+    if keep_order and memory.shape[1] == 1:
+        outcomes, _ = Outcomes.from_memory(memory, False, num_clbits)
+        return outcomes, functools.partial(outcomes.rows_of, memory)
+    return Outcomes.from_memory(memory, keep_order, num_clbits)
