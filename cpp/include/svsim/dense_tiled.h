@@ -34,24 +34,6 @@ struct LowTile {
 #endif
   }
 
-  // B interleaved complex numbers from `in`, split into reals and imaginaries.
-  template <std::size_t... J>
-  static void load(const T* in, vec& re, vec& im, std::index_sequence<J...>) {
-    vec a, b;
-    std::memcpy(&a, in, sizeof a);
-    std::memcpy(&b, in + B, sizeof b);
-    re = shuffle<(2 * J)...>(a, b);
-    im = shuffle<(2 * J + 1)...>(a, b);
-  }
-
-  template <std::size_t... J>
-  static void store(T* out, vec re, vec im, std::index_sequence<J...>) {
-    const vec a = shuffle<((J % 2) * B + J / 2)...>(re, im);
-    const vec b = shuffle<((J % 2) * B + B / 2 + J / 2)...>(re, im);
-    std::memcpy(out, &a, sizeof a);
-    std::memcpy(out + B, &b, sizeof b);
-  }
-
   // Two vectors of interleaved amplitudes, in[0, 2B), as reals and
   // imaginaries whose lanes hold the amplitudes in an order of their own:
   // each 128-bit lane of the results takes the same lane of both inputs, so
@@ -67,6 +49,11 @@ struct LowTile {
   static constexpr std::size_t join_lane(std::size_t j, std::size_t half) {
     const std::size_t at = j / kLaneReals * kLaneReals + half * kLaneReals / 2 + j % kLaneReals / 2;
     return j % 2 ? B + at : at;
+  }
+  // The amplitude, of the B that split takes, in lane p of its results.
+  static constexpr unsigned amplitude_in_lane(unsigned p) {
+    const unsigned i = p % kLaneReals, half = kLaneReals / 2;
+    return (i >= half ? B / 2 : 0) + p / kLaneReals * half + i % half;
   }
   template <std::size_t... J>
   static void split(const T* in, vec& re, vec& im, std::index_sequence<J...>) {
@@ -495,11 +482,13 @@ inline void low_product(typename LowTile<T>::vec vr, typename LowTile<T>::vec vi
 }
 
 // A dense gate with some targets inside a tile of B consecutive amplitudes
-// (the lane bits in LowMask) and the rest, and every control, above it.  A
-// tile and its KH - 1 partners (the other values of the high targets) are
-// loaded whole and the low part of the product is done by permuting lanes in
-// registers.  coef holds, for each (high row r, high column h, d), three
-// vectors of B: the entries' real parts c, c + d and d - c (see GaussMatrix).
+// and the rest, and every control, above it.  A tile and its KH - 1 partners
+// (the other values of the high targets) are split whole (lane p holds the
+// tile's amplitude LowTile::amplitude_in_lane(p)), and the low part of the
+// product is done by permuting lanes in registers: LowMask has the lane bits
+// that hold the low targets' bits.  coef holds, for each (high row r, high
+// column h, d), three vectors of B: the entries' real parts c, c + d and d - c
+// (see GaussMatrix), lane by lane.
 template <typename T, unsigned KH, unsigned LowMask>
 void dense_low_tiles(std::complex<T>* state, index_t groups, const IndexExpander& expand,
                      const index_t* high_offsets, const T* coef, const Parallelism& par) {
@@ -521,11 +510,11 @@ void dense_low_tiles(std::complex<T>* state, index_t groups, const IndexExpander
       vec both[KH] = {}, re[KH] = {}, im[KH] = {};
       for (unsigned h = 0; h < KH; ++h) {
         vec vr, vi;
-        Tile::load(data + 2 * (base + high_offsets[h]), vr, vi, lanes);
+        Tile::split(data + 2 * (base + high_offsets[h]), vr, vi, lanes);
         low_product<T, KH, LowMask>(vr, vi, both, re, im, coef_vectors, h);
       }
       for (unsigned r = 0; r < KH; ++r) {
-        Tile::store(data + 2 * (base + high_offsets[r]), both[r] - re[r], both[r] + im[r], lanes);
+        Tile::join(data + 2 * (base + high_offsets[r]), both[r] - re[r], both[r] + im[r], lanes);
       }
     }
   });

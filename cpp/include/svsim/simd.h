@@ -120,6 +120,18 @@ unsigned vector_lanes() {
   }
 }
 
+// The amplitude that lane p of a split tile holds (LowTile::split) on the chosen instruction set.
+template <typename T>
+unsigned amplitude_in_lane(unsigned p) {
+  switch (kernel_isa()) {
+#ifdef SVSIM_X86_DISPATCH
+    case Isa::avx512: return isa_avx512::LowTile<T>::amplitude_in_lane(p);
+    case Isa::avx2: return isa_avx2::LowTile<T>::amplitude_in_lane(p);
+#endif
+    default: return isa_baseline::LowTile<T>::amplitude_in_lane(p);
+  }
+}
+
 // Targets inside one vector register of amplitudes (below lane_bits) are
 // handled by permuting lanes in registers (dense_low_tiles); this prepares its
 // coefficients and runs it.  False when it does not apply: no low target, a
@@ -150,22 +162,31 @@ bool apply_dense_low_targets(StateView<T> psi, const std::vector<unsigned>& targ
   const unsigned kh = static_cast<unsigned>(high_targets.size());
   const unsigned kl = k - kh;
   const index_t KH = index_t{1} << kh, KL = index_t{1} << kl, K = index_t{1} << k;
+  // A split tile's lanes hold its amplitudes in an order of their own, a
+  // permutation of the lane bits: the kernel works on the lane bits that hold
+  // the low targets' bits.
+  unsigned lane_mask = 0;
+  for (unsigned bit = 0; bit < lane_bits; ++bit) {
+    if (low_mask & amplitude_in_lane<T>(1u << bit)) lane_mask |= 1u << bit;
+  }
   // Row or column of the matrix for lane j of the tile at high offset h:
-  // bit i is target i's bit, from the lane for a low target, else from h.
+  // bit i is target i's bit, from the lane's amplitude for a low target, else from h.
   auto matrix_index = [&](unsigned j, index_t h) {
+    const unsigned amplitude = amplitude_in_lane<T>(j);
     index_t index = 0;
     unsigned high = 0;
     for (unsigned i = 0; i < k; ++i) {
-      const index_t bit = targets[i] < lane_bits ? (j >> targets[i]) & 1 : (h >> high++) & 1;
+      const index_t bit =
+          targets[i] < lane_bits ? (amplitude >> targets[i]) & 1 : (h >> high++) & 1;
       index |= bit << i;
     }
     return index;
   };
-  // Bit m of d flips the m-th lowest lane bit of low_mask.
+  // Bit m of d flips the m-th lowest bit of lane_mask.
   auto lane_flip = [&](index_t d) {
     unsigned flip = 0, m = 0;
     for (unsigned bit = 0; bit < lane_bits; ++bit) {
-      if ((low_mask >> bit) & 1) flip |= static_cast<unsigned>((d >> m++) & 1) << bit;
+      if ((lane_mask >> bit) & 1) flip |= static_cast<unsigned>((d >> m++) & 1) << bit;
     }
     return flip;
   };
@@ -192,14 +213,14 @@ bool apply_dense_low_targets(StateView<T> psi, const std::vector<unsigned>& targ
   switch (kernel_isa()) {
 #ifdef SVSIM_X86_DISPATCH
     case Isa::avx512:
-      return isa_avx512::dense_low_dispatch(psi.data(), k, low_mask, groups, expand,
+      return isa_avx512::dense_low_dispatch(psi.data(), k, lane_mask, groups, expand,
                                             high_offsets.data(), coef, par);
     case Isa::avx2:
-      return isa_avx2::dense_low_dispatch(psi.data(), k, low_mask, groups, expand,
+      return isa_avx2::dense_low_dispatch(psi.data(), k, lane_mask, groups, expand,
                                           high_offsets.data(), coef, par);
 #endif
     default:
-      return isa_baseline::dense_low_dispatch(psi.data(), k, low_mask, groups, expand,
+      return isa_baseline::dense_low_dispatch(psi.data(), k, lane_mask, groups, expand,
                                               high_offsets.data(), coef, par);
   }
 }
