@@ -8,18 +8,18 @@
 // `namespace svsim::isa_...` and `#pragma GCC target`; it has no include guard
 // on purpose.
 
-// The low-target kernel works on whole vector registers through the
+// The dense kernels load, split and store whole vector registers through the
 // compiler's vector extension: one vector holds B = kVectorBytes / sizeof(T)
 // reals.  Vectors wider than the registers were compiled through the stack
 // (15 times slower on AVX2).
 template <typename T>
-constexpr unsigned low_tile_lanes() {
+constexpr unsigned lanes_per_vector() {
   return kVectorBytes / sizeof(T);
 }
 
 template <typename T>
-struct LowTile {
-  static constexpr unsigned B = low_tile_lanes<T>();
+struct VectorLanes {
+  static constexpr unsigned B = lanes_per_vector<T>();
   typedef T vec __attribute__((vector_size(kVectorBytes)));
   using lane_int = std::conditional_t<sizeof(T) == 4, std::int32_t, std::int64_t>;
   typedef lane_int lane_indices __attribute__((vector_size(kVectorBytes)));
@@ -278,7 +278,7 @@ void dense_contiguous_tiles(T* data, index_t outer, const IndexExpander& expand,
       }
     }
     GaussTile<T, K, B> x;
-    using Lanes = LowTile<T>;
+    using Lanes = VectorLanes<T>;
     constexpr unsigned L = Lanes::B;
     constexpr auto lanes = std::make_index_sequence<L>{};
     for (unsigned c = 0; c < K; ++c) {
@@ -458,11 +458,12 @@ constexpr unsigned nth_set_bit(unsigned mask, unsigned n) {
 // next permutation of v is one swap of lanes.  Products as in tile_rows: three
 // multiply-adds into the three sums of each row (see GaussMatrix).
 template <typename T, unsigned KH, unsigned LowMask, unsigned S = 0>
-inline void low_product(typename LowTile<T>::vec vr, typename LowTile<T>::vec vi,
-                        typename LowTile<T>::vec (&both)[KH], typename LowTile<T>::vec (&re)[KH],
-                        typename LowTile<T>::vec (&im)[KH], const typename LowTile<T>::vec* coef,
-                        unsigned h) {
-  using Tile = LowTile<T>;
+inline void low_product(typename VectorLanes<T>::vec vr, typename VectorLanes<T>::vec vi,
+                        typename VectorLanes<T>::vec (&both)[KH],
+                        typename VectorLanes<T>::vec (&re)[KH],
+                        typename VectorLanes<T>::vec (&im)[KH],
+                        const typename VectorLanes<T>::vec* coef, unsigned h) {
+  using Tile = VectorLanes<T>;
   constexpr unsigned KL = 1u << __builtin_popcount(LowMask);
   constexpr unsigned d = S ^ (S >> 1);
   const typename Tile::vec vs = vr + vi;
@@ -484,7 +485,7 @@ inline void low_product(typename LowTile<T>::vec vr, typename LowTile<T>::vec vi
 // A dense gate with some targets inside a tile of B consecutive amplitudes
 // and the rest, and every control, above it.  A tile and its KH - 1 partners
 // (the other values of the high targets) are split whole (lane p holds the
-// tile's amplitude LowTile::amplitude_in_lane(p)), and the low part of the
+// tile's amplitude VectorLanes::amplitude_in_lane(p)), and the low part of the
 // product is done by permuting lanes in registers: LowMask has the lane bits
 // that hold the low targets' bits.  coef holds, for each (high row r, high
 // column h, d), three vectors of B: the entries' real parts c, c + d and d - c
@@ -492,7 +493,7 @@ inline void low_product(typename LowTile<T>::vec vr, typename LowTile<T>::vec vi
 template <typename T, unsigned KH, unsigned LowMask>
 void dense_low_tiles(std::complex<T>* state, index_t groups, const IndexExpander& expand,
                      const index_t* high_offsets, const T* coef, const Parallelism& par) {
-  using Tile = LowTile<T>;
+  using Tile = VectorLanes<T>;
   using vec = typename Tile::vec;
   constexpr unsigned B = Tile::B;
   constexpr auto lanes = std::make_index_sequence<B>{};
@@ -527,7 +528,7 @@ template <typename T, unsigned Mask = 0>
 bool dense_low_dispatch(std::complex<T>* state, unsigned k, unsigned low_mask, index_t groups,
                         const IndexExpander& expand, const index_t* high_offsets, const T* coef,
                         const Parallelism& par) {
-  if constexpr (Mask < low_tile_lanes<T>()) {
+  if constexpr (Mask < lanes_per_vector<T>()) {
     if (low_mask != Mask) {
       return dense_low_dispatch<T, Mask + 1>(state, k, low_mask, groups, expand, high_offsets, coef,
                                              par);

@@ -113,22 +113,23 @@ template <typename T>
 unsigned vector_lanes() {
   switch (kernel_isa()) {
 #ifdef SVSIM_X86_DISPATCH
-    case Isa::avx512: return isa_avx512::low_tile_lanes<T>();
-    case Isa::avx2: return isa_avx2::low_tile_lanes<T>();
+    case Isa::avx512: return isa_avx512::lanes_per_vector<T>();
+    case Isa::avx2: return isa_avx2::lanes_per_vector<T>();
 #endif
-    default: return isa_baseline::low_tile_lanes<T>();
+    default: return isa_baseline::lanes_per_vector<T>();
   }
 }
 
-// The amplitude that lane p of a split tile holds (LowTile::split) on the chosen instruction set.
+// The amplitude that lane p of a split tile holds (VectorLanes::split) on the chosen instruction
+// set.
 template <typename T>
 unsigned amplitude_in_lane(unsigned p) {
   switch (kernel_isa()) {
 #ifdef SVSIM_X86_DISPATCH
-    case Isa::avx512: return isa_avx512::LowTile<T>::amplitude_in_lane(p);
-    case Isa::avx2: return isa_avx2::LowTile<T>::amplitude_in_lane(p);
+    case Isa::avx512: return isa_avx512::VectorLanes<T>::amplitude_in_lane(p);
+    case Isa::avx2: return isa_avx2::VectorLanes<T>::amplitude_in_lane(p);
 #endif
-    default: return isa_baseline::LowTile<T>::amplitude_in_lane(p);
+    default: return isa_baseline::VectorLanes<T>::amplitude_in_lane(p);
   }
 }
 
