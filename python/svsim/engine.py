@@ -150,9 +150,8 @@ def check_memory(
     The message says what the bytes are for and how to make the run fit.
     """
     if not circuit.save_labels:  # most circuits: one state, no saves to read
-        words = (circuit.num_clbits + 63) >> 6
-        needed = (1 << circuit.num_qubits) * _AMPLITUDE_BYTES[precision] + initial_bytes
-        needed += shots * (8 * words + 16) if words else 0  # shot_bytes
+        needed = state_bytes(circuit.num_qubits, precision) + initial_bytes
+        needed += shot_bytes(circuit.num_clbits, shots)
         if needed <= max_memory_mb * (1 << 20):
             return needed
     states = statevectors_needed(circuit)

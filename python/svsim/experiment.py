@@ -131,7 +131,7 @@ def header_from_fields(fields: HeaderFields) -> dict[str, Any]:
         "clbit_labels": [[reg, j] for reg, size in registers for j in range(size)],
         "memory_slots": num_clbits,
         "global_phase": global_phase,
-        "metadata": dict(metadata) if metadata else {},
+        "metadata": metadata if metadata is not None else {},  # header_fields copied it
     }
 
 

@@ -52,8 +52,7 @@ struct VectorLanes {
   }
   // The amplitude, of the B that split takes, in lane p of its results.
   static constexpr unsigned amplitude_in_lane(unsigned p) {
-    const unsigned i = p % kLaneReals, half = kLaneReals / 2;
-    return (i >= half ? B / 2 : 0) + p / kLaneReals * half + i % half;
+    return static_cast<unsigned>(split_lane(p, 0) / 2);
   }
   template <std::size_t... J>
   static void split(const T* in, vec& re, vec& im, std::index_sequence<J...>) {
@@ -521,17 +520,17 @@ void dense_low_tiles(std::complex<T>* state, index_t groups, const IndexExpander
   });
 }
 
-// The low-target kernel for k targets whose lane bits are low_mask; false
-// when there is no instance: more than 5 targets, or more than 3 high ones
-// (16 rows of accumulators do not fit in the registers).
+// The low-target kernel for k targets whose low ones are held by the lane bits
+// lane_mask; false when there is no instance: more than 5 targets, or more than
+// 3 high ones (16 rows of accumulators do not fit in the registers).
 template <typename T, unsigned Mask = 0>
-bool dense_low_dispatch(std::complex<T>* state, unsigned k, unsigned low_mask, index_t groups,
+bool dense_low_dispatch(std::complex<T>* state, unsigned k, unsigned lane_mask, index_t groups,
                         const IndexExpander& expand, const index_t* high_offsets, const T* coef,
                         const Parallelism& par) {
   if constexpr (Mask < lanes_per_vector<T>()) {
-    if (low_mask != Mask) {
-      return dense_low_dispatch<T, Mask + 1>(state, k, low_mask, groups, expand, high_offsets, coef,
-                                             par);
+    if (lane_mask != Mask) {
+      return dense_low_dispatch<T, Mask + 1>(state, k, lane_mask, groups, expand, high_offsets,
+                                             coef, par);
     }
     constexpr unsigned kl = __builtin_popcount(Mask);
     if (k < kl || k > 5) return false;
