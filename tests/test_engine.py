@@ -17,6 +17,7 @@ from reference import (
     random_circuit,
     random_unitary,
     reference_statevector,
+    tensor_reference,
 )
 from svsim.engine import memory_needed, run_experiment, state_bytes
 from svsim.gates import GATES
@@ -499,18 +500,6 @@ def test_fusion_of_diagonal_runs_at_twelve_qubits():
     plain = run_experiment(circuit, shots=1, seed=1, fusion=False)
     np.testing.assert_allclose(fused.statevector, plain.statevector, atol=1e-12, rtol=0)
     assert fused.ops_run < plain.ops_run
-
-
-def tensor_reference(circuit):
-    from reference import _instruction_operands, apply_gate_tensor
-
-    n = circuit.num_qubits
-    state = np.zeros(1 << n, dtype=np.complex128)
-    state[0] = 1.0
-    for instr in circuit.data:
-        base, targets, controls = _instruction_operands(instr)
-        state = apply_gate_tensor(state, base, targets, controls, n)
-    return state * np.exp(1j * circuit.global_phase)
 
 
 @pytest.mark.parametrize("precision", ["double", "single"])

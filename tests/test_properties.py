@@ -15,6 +15,7 @@ from reference import (
     outcome_distribution,
     random_unitary,
     reference_statevector,
+    tensor_reference,
 )
 from svsim.engine import run_experiment
 from svsim.gates import GATES
@@ -88,21 +89,6 @@ def measured_circuits(draw):
 
 
 TOLERANCE = {"double": 1e-10, "single": 1e-4}
-
-
-def tensor_reference(circuit: svsim.Circuit) -> np.ndarray:
-    """The final state by tensor contraction (clbits are all 0, as in a unitary circuit)."""
-    from reference import _condition_holds, _instruction_operands
-
-    n = circuit.num_qubits
-    state = np.zeros(1 << n, dtype=np.complex128)
-    state[0] = 1.0
-    for instr in circuit.data:
-        if instr.name == "barrier" or not _condition_holds(instr, [0] * circuit.num_clbits):
-            continue
-        base, targets, controls = _instruction_operands(instr)
-        state = apply_gate_tensor(state, base, targets, controls, n)
-    return state * np.exp(1j * circuit.global_phase)
 
 
 @given(
