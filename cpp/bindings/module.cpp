@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "chunk_module.h"
+#include "encode_module.h"
 #include "svsim/build_info.h"
 #include "svsim/program.h"
 #include "svsim/runner.h"
@@ -174,6 +175,7 @@ PYBIND11_MODULE(_core, m) {
           py::arg("done"), py::arg("total"),
           "Set the progress of a run driven from Python (the MPI engine).");
   svsim_bindings::bind_chunk(m);
+  svsim_bindings::bind_encode(m);
 
   m.def("run", &run, py::arg("ops"), py::arg("qubits"), py::arg("values"), py::arg("num_qubits"),
         py::arg("num_clbits"), py::arg("shots"), py::arg("seed"), py::arg("precision"),
