@@ -10,6 +10,7 @@
 
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
+#include <pybind11/typing.h>
 
 #include <complex>
 #include <cstdint>
@@ -17,6 +18,7 @@
 #include <optional>
 #include <vector>
 
+#include "any_value.h"
 #include "svsim/program.h"
 
 namespace svsim_bindings {
@@ -107,9 +109,14 @@ py::array_t<Element> to_array(const std::vector<Element>& data, std::vector<py::
 // `save_slots` maps each save label to its SLOT; `phase` is exp(i * global
 // phase), None when the phase is 0.  An instruction of no known kind raises
 // `unknown_error` (svsim.CircuitError).
-inline py::tuple encode(const py::list& data, const std::optional<std::complex<double>>& phase,
-                        const py::dict& gate_codes, const py::dict& save_slots,
-                        const py::object& unknown_error) {
+using EncodedArrays = py::typing::Tuple<py::array_t<std::int64_t>, py::array_t<std::int32_t>,
+                                         py::array_t<std::complex<double>>>;
+
+inline EncodedArrays encode(const py::typing::List<AnyValue>& data,
+                            const std::optional<std::complex<double>>& phase,
+                            const py::typing::Dict<py::str, AnyValue>& gate_codes,
+                            const py::typing::Dict<py::str, AnyValue>& save_slots,
+                            const AnyValue& unknown_error) {
   using svsim::OpKind;
   using namespace encode_detail;
   // Interned once and never released: a static py::str would be destroyed
@@ -224,9 +231,10 @@ inline py::tuple encode(const py::list& data, const std::optional<std::complex<d
     out.row(kind, width, 0, qubit_offset, value_offset, slot, num_cond, cond_value);
   }
   const auto num_ops = static_cast<py::ssize_t>(out.rows.size() / svsim::field::count);
-  return py::make_tuple(to_array(out.rows, {num_ops, py::ssize_t{svsim::field::count}}),
-                        to_array(out.qubits, {static_cast<py::ssize_t>(out.qubits.size())}),
-                        to_array(out.values, {static_cast<py::ssize_t>(out.values.size())}));
+  return EncodedArrays(
+      py::make_tuple(to_array(out.rows, {num_ops, py::ssize_t{svsim::field::count}}),
+                     to_array(out.qubits, {static_cast<py::ssize_t>(out.qubits.size())}),
+                     to_array(out.values, {static_cast<py::ssize_t>(out.values.size())})));
 }
 
 inline void bind_encode(py::module_& m) {

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "any_value.h"
 #include "chunk_module.h"
 #include "encode_module.h"
 #include "svsim/build_info.h"
@@ -23,27 +24,10 @@ namespace py = pybind11;
 
 namespace {
 
-bool is_any_object(PyObject*) { return true; }
-
-// A value of any Python type.  It differs from py::object only in its name in
-// signatures: "typing.Any", so that the generated stubs (python/svsim/_core.pyi)
-// give dict[str, typing.Any], whose values the Python side may use as it
-// knows them to be; "object" would make a strict type checker refuse each use.
-class AnyValue : public py::object {
- public:
-  PYBIND11_OBJECT_DEFAULT(AnyValue, py::object, is_any_object)
-};
-
+using svsim_bindings::AnyValue;
 using ResultDict = py::typing::Dict<py::str, AnyValue>;
 
 }  // namespace
-
-namespace pybind11::detail {
-template <>
-struct handle_type_name<AnyValue> {
-  static constexpr auto name = const_name("typing.Any");
-};
-}  // namespace pybind11::detail
 
 namespace {
 
