@@ -137,9 +137,9 @@ inline EncodedArrays encode(const py::typing::List<AnyValue>& data,
     out.row(OpKind::Diagonal, 0, 0, 0, 0, 0, 0, 0);
     out.values.push_back(*phase);
   }
-  for (Py_ssize_t index = 0; index < count; ++index) {
-    // The list may be changed only by Python code, which cannot run here
-    // except in a gate's maker; a borrowed item is kept alive while used.
+  // The size is read again each time: a gate's maker is Python code, during
+  // which another thread could change the list (svsim's callers pass a copy).
+  for (Py_ssize_t index = 0; index < PyList_GET_SIZE(data.ptr()); ++index) {
     const py::object instr = py::reinterpret_borrow<py::object>(PyList_GET_ITEM(data.ptr(), index));
     const py::object name = attr(instr.ptr(), name_attr);
     const py::object qubits_obj = attr(instr.ptr(), qubits_attr);
