@@ -161,23 +161,29 @@ inline EncodedArrays encode(const py::typing::List<AnyValue>& data,
     const auto value_offset = static_cast<std::int64_t>(out.values.size());
     PyObject* code = PyDict_GetItemWithError(gate_codes.ptr(), name.ptr());
     if (code != nullptr) {
-      // kind, number of targets, values or maker, step
+      // kind, number of targets, values or maker, step; all read before a
+      // maker runs (Python code), which leaves `code` borrowed
+      if (!PyTuple_Check(code) || PyTuple_GET_SIZE(code) != 4) {
+        throw py::type_error("gate_codes values must be (kind, targets, values, step)");
+      }
       const auto kind = static_cast<OpKind>(as_int(PyTuple_GET_ITEM(code, 0)));
       const Py_ssize_t targets = static_cast<Py_ssize_t>(as_int(PyTuple_GET_ITEM(code, 1)));
-      PyObject* make = PyTuple_GET_ITEM(code, 2);
+      const Py_ssize_t step = static_cast<Py_ssize_t>(as_int(PyTuple_GET_ITEM(code, 3)));
+      if (step < 1) throw py::value_error("a gate's step must be at least 1");
+      const py::object make = py::reinterpret_borrow<py::object>(PyTuple_GET_ITEM(code, 2));
       const Py_ssize_t controls = width - targets;
       if (controls < 0) throw py::value_error("a gate has fewer qubits than its targets");
       add_ints(out.qubits, qubits, controls, width);
       add_ints(out.qubits, qubits, 0, controls);
       if (cond_bits) add_ints(out.qubits, cond_bits, 0, num_cond);
-      if (PyTuple_Check(make)) {
-        add_values(out.values, make, 1);
+      if (PyTuple_Check(make.ptr())) {
+        add_values(out.values, make.ptr(), 1);
       } else {
         const py::object params = attr(instr.ptr(), params_attr);
-        PyObject* made = PyObject_Call(make, checked_tuple(params, "params"), nullptr);
+        PyObject* made = PyObject_Call(make.ptr(), checked_tuple(params, "params"), nullptr);
         if (made == nullptr) throw py::error_already_set();
         const py::object keep = py::reinterpret_steal<py::object>(made);
-        add_values(out.values, made, as_int(PyTuple_GET_ITEM(code, 3)));
+        add_values(out.values, made, step);
       }
       out.row(kind, targets, controls, qubit_offset, value_offset, 0, num_cond, cond_value);
       continue;
