@@ -14,7 +14,7 @@ from collections.abc import Sequence
 import numpy as np
 import pytest
 from circuits import rich_circuit
-from svsim import Circuit, _ops
+from svsim import Circuit, CircuitError, _ops
 from svsim.gates import GATES
 from svsim.program import Instruction
 
@@ -154,3 +154,33 @@ def test_rich_and_empty_circuits_encode_as_the_old_encoder_did() -> None:
         ):
             np.testing.assert_array_equal(new, old)
         assert program.ops.shape[1] == _ops.OP_FIELDS
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_plain_circuits_with_a_global_phase_encode_as_the_old_encoder_did(seed: int) -> None:
+    # The batch of small jobs' kind of circuit (gates, measurements, no
+    # conditions or saves), with controls and a global phase.
+    rng = np.random.default_rng(1000 + seed)
+    qc = Circuit(5)
+    qc.global_phase = float(rng.uniform(-math.pi, math.pi))
+    for _ in range(60):
+        name = str(rng.choice(["h", "rx", "rz", "u", "cx", "cp", "ccx", "swap", "rzz", "reset"]))
+        spec = GATES.get(name)
+        width = 1 if spec is None else spec.num_targets + (spec.num_controls or 0)
+        qs = [int(q) for q in rng.choice(5, size=width, replace=False)]
+        params = [] if spec is None else [float(p) for p in rng.uniform(-3, 3, spec.num_params)]
+        getattr(qc, name)(*params, *qs)
+    qc.measure_all()
+    program = qc.encode()
+    for new, old in zip(
+        (program.ops, program.qubits, program.values), _old_encode(qc), strict=True
+    ):
+        assert new.dtype == old.dtype
+        np.testing.assert_array_equal(new, old)
+
+
+def test_an_instruction_of_no_known_kind_is_refused() -> None:
+    qc = Circuit(2).h(0)
+    qc.data.append(Instruction("bogus", (0,)))
+    with pytest.raises(CircuitError, match="bogus"):
+        qc.encode()

@@ -710,3 +710,12 @@ def test_single_precision_rounds_a_fused_gate_once():
     state = single.astype(np.complex128)
     assert abs(np.vdot(state, state).real - 1.0) < 6e-7
     assert np.max(np.abs(state - double)) < 1e-4
+
+
+def test_all_cores_is_the_cpu_count_read_once() -> None:
+    # threads=0 runs on os.cpu_count() threads (recorded in the output), read
+    # once per process (engine.online_cpus), not once per run.
+    qc = svsim.Circuit(2).h(0).cx(0, 1).measure_all()
+    out = run_experiment(qc, shots=10, seed=1, threads=0)
+    assert out.threads == (os.cpu_count() or 1) == svsim.engine.online_cpus()
+    assert svsim.engine.online_cpus.cache_info().hits >= 1

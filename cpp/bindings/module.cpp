@@ -13,7 +13,9 @@
 #include <string>
 #include <vector>
 
+#include "any_value.h"
 #include "chunk_module.h"
+#include "encode_module.h"
 #include "svsim/build_info.h"
 #include "svsim/program.h"
 #include "svsim/runner.h"
@@ -22,27 +24,10 @@ namespace py = pybind11;
 
 namespace {
 
-bool is_any_object(PyObject*) { return true; }
-
-// A value of any Python type.  It differs from py::object only in its name in
-// signatures: "typing.Any", so that the generated stubs (python/svsim/_core.pyi)
-// give dict[str, typing.Any], whose values the Python side may use as it
-// knows them to be; "object" would make a strict type checker refuse each use.
-class AnyValue : public py::object {
- public:
-  PYBIND11_OBJECT_DEFAULT(AnyValue, py::object, is_any_object)
-};
-
+using svsim_bindings::AnyValue;
 using ResultDict = py::typing::Dict<py::str, AnyValue>;
 
 }  // namespace
-
-namespace pybind11::detail {
-template <>
-struct handle_type_name<AnyValue> {
-  static constexpr auto name = const_name("typing.Any");
-};
-}  // namespace pybind11::detail
 
 namespace {
 
@@ -174,6 +159,7 @@ PYBIND11_MODULE(_core, m) {
           py::arg("done"), py::arg("total"),
           "Set the progress of a run driven from Python (the MPI engine).");
   svsim_bindings::bind_chunk(m);
+  svsim_bindings::bind_encode(m);
 
   m.def("run", &run, py::arg("ops"), py::arg("qubits"), py::arg("values"), py::arg("num_qubits"),
         py::arg("num_clbits"), py::arg("shots"), py::arg("seed"), py::arg("precision"),

@@ -7,7 +7,7 @@ import numpy
 import numpy.typing
 import svsim.exceptions
 import typing
-__all__: list[str] = ['Cancelled', 'Chunk', 'Random', 'RunControl', 'build_info', 'run']
+__all__: list[str] = ['Cancelled', 'Chunk', 'Random', 'RunControl', 'build_info', 'encode', 'run']
 class Cancelled(svsim.exceptions.SvsimError):
     pass
 class RunControl:
@@ -76,6 +76,11 @@ class Chunk:
         ...
 def build_info() -> dict[str, typing.Any]:
     ...
+def encode(data: list[typing.Any], phase: complex | typing.SupportsComplex | typing.SupportsFloat | typing.SupportsIndex | None, gate_codes: dict[str, typing.Any], save_slots: dict[str, typing.Any], unknown_error: typing.Any) -> tuple[numpy.typing.NDArray[numpy.int64], numpy.typing.NDArray[numpy.int32], numpy.typing.NDArray[numpy.complex128]]:
+    """
+    A circuit's instructions (svsim.program.Instruction) as the arrays (ops, qubits,
+    values) of svsim._ops; see svsim.encoding.encode.
+    """
 def run(ops: typing.Annotated[numpy.typing.ArrayLike, numpy.int64], qubits: typing.Annotated[numpy.typing.ArrayLike, numpy.int32], values: typing.Annotated[numpy.typing.ArrayLike, numpy.complex128], num_qubits: typing.SupportsInt | typing.SupportsIndex, num_clbits: typing.SupportsInt | typing.SupportsIndex, shots: typing.SupportsInt | typing.SupportsIndex, seed: typing.SupportsInt | typing.SupportsIndex, precision: str, threads: typing.SupportsInt | typing.SupportsIndex, parallel_threshold: typing.SupportsInt | typing.SupportsIndex, fusion: bool, fusion_min_qubits: typing.SupportsInt | typing.SupportsIndex, max_fused_qubits: typing.SupportsInt | typing.SupportsIndex, allow_prefix_copy: bool, control: RunControl, initial_state: typing.Annotated[numpy.typing.ArrayLike, numpy.complex128] | None = None, shot_branching: bool = False, max_branch_states: typing.SupportsInt | typing.SupportsIndex = 64) -> dict[str, typing.Any]:
     """
     Run one encoded circuit; the GIL is released while the kernel works.  With

@@ -82,7 +82,6 @@ def run_experiment(
     statevector only on rank 0, None elsewhere; no final statevector).
     ``shot_branching`` is not done over MPI: mid-circuit measurement runs one
     trajectory per shot whatever it says."""
-    import os
 
     engine.check_precision(precision)
     comm = world("jobs")
@@ -93,7 +92,7 @@ def run_experiment(
     needed = sum(memory_per_rank(circuit, precision, ranks, shots, initial_bytes).values())
     spare = int(limit * (1 << 20)) - needed
     program = circuit.encode()
-    threads = threads if threads > 0 else os.cpu_count() or 1
+    threads = threads if threads > 0 else engine.online_cpus()
     start = time.perf_counter()
     raw = run_distributed(
         comm,
