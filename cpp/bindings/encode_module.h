@@ -89,8 +89,8 @@ inline void add_values(std::vector<std::complex<double>>& out, PyObject* seq, Py
 }
 
 inline PyObject* checked_tuple(const py::object& obj, const char* what) {
-  if (!PyTuple_Check(obj.ptr())) throw py::type_error(std::string("instruction ") + what +
-                                                      " must be a tuple");
+  if (!PyTuple_Check(obj.ptr()))
+    throw py::type_error(std::string("instruction ") + what + " must be a tuple");
   return obj.ptr();
 }
 
@@ -106,16 +106,18 @@ py::array_t<Element> to_array(const std::vector<Element>& data, std::vector<py::
 // The arrays (ops, qubits, values) of the instructions `data`.  `gate_codes`
 // maps each named gate to (kind, number of targets, its values as a tuple or
 // the function of its parameters that makes them, the step through those);
-// `save_slots` maps each save label to its SLOT; `phase` is exp(i * global
+// `save_slots` maps each save label to its SLOT; `pauli_codes` each Pauli
+// letter to its code (svsim._ops.PAULI_CODES); `phase` is exp(i * global
 // phase), None when the phase is 0.  An instruction of no known kind raises
 // `unknown_error` (svsim.CircuitError).
 using EncodedArrays = py::typing::Tuple<py::array_t<std::int64_t>, py::array_t<std::int32_t>,
-                                         py::array_t<std::complex<double>>>;
+                                        py::array_t<std::complex<double>>>;
 
 inline EncodedArrays encode(const py::typing::List<AnyValue>& data,
                             const std::optional<std::complex<double>>& phase,
                             const py::typing::Dict<py::str, AnyValue>& gate_codes,
                             const py::typing::Dict<py::str, AnyValue>& save_slots,
+                            const py::typing::Dict<py::str, AnyValue>& pauli_codes,
                             const AnyValue& unknown_error) {
   using svsim::OpKind;
   using namespace encode_detail;
@@ -201,9 +203,9 @@ inline EncodedArrays encode(const py::typing::List<AnyValue>& data,
       slot = as_int(PyTuple_GET_ITEM(bits, 0));
     } else if (kind_name == "unitary") {
       kind = OpKind::Dense;
-      const auto matrix = py::array_t<std::complex<double>, py::array::c_style |
-                                                                py::array::forcecast>::
-          ensure(attr(instr.ptr(), matrix_attr));
+      const auto matrix =
+          py::array_t<std::complex<double>, py::array::c_style | py::array::forcecast>::ensure(
+              attr(instr.ptr(), matrix_attr));
       if (!matrix) throw py::error_already_set();
       out.values.insert(out.values.end(), matrix.data(), matrix.data() + matrix.size());
     } else if (kind_name == "reset") {
@@ -215,16 +217,17 @@ inline EncodedArrays encode(const py::typing::List<AnyValue>& data,
                                                  : OpKind::SaveExpectation;
       slot = save_slots[attr(instr.ptr(), label_attr)].cast<std::int64_t>();
       if (kind == OpKind::SaveExpectation) {
-        // The Pauli string, qubit 0's letter last, as codes (PAULI_CODES).
+        // The Pauli string, qubit 0's letter last, as codes.
         const py::object params = attr(instr.ptr(), params_attr);
-        const auto pauli = py::reinterpret_borrow<py::object>(
-                               PyTuple_GET_ITEM(checked_tuple(params, "params"), 0))
-                               .cast<std::string>();
-        for (auto ch = pauli.rbegin(); ch != pauli.rend(); ++ch) {
-          const char* codes = "IXYZ";
-          const char* found = std::strchr(codes, *ch);
-          if (*ch == '\0' || found == nullptr) throw py::value_error("unknown Pauli letter");
-          out.values.emplace_back(static_cast<double>(found - codes), 0.0);
+        PyObject* pauli = PyTuple_GET_ITEM(checked_tuple(params, "params"), 0);
+        if (!PyUnicode_Check(pauli)) throw py::type_error("a Pauli string must be a str");
+        for (Py_ssize_t i = PyUnicode_GET_LENGTH(pauli); i-- > 0;) {
+          const auto letter =
+              py::reinterpret_steal<py::object>(PyUnicode_Substring(pauli, i, i + 1));
+          if (!letter) throw py::error_already_set();
+          PyObject* code = PyDict_GetItem(pauli_codes.ptr(), letter.ptr());
+          if (code == nullptr) throw py::value_error("unknown Pauli letter");
+          out.values.emplace_back(static_cast<double>(as_int(code)), 0.0);
         }
       }
     } else {
@@ -245,7 +248,7 @@ inline EncodedArrays encode(const py::typing::List<AnyValue>& data,
 
 inline void bind_encode(py::module_& m) {
   m.def("encode", &encode, py::arg("data"), py::arg("phase"), py::arg("gate_codes"),
-        py::arg("save_slots"), py::arg("unknown_error"),
+        py::arg("save_slots"), py::arg("pauli_codes"), py::arg("unknown_error"),
         "A circuit's instructions (svsim.program.Instruction) as the arrays (ops, qubits,\n"
         "values) of svsim._ops; see svsim.encoding.encode.");
 }

@@ -76,7 +76,7 @@ class Chunk:
         ...
 def build_info() -> dict[str, typing.Any]:
     ...
-def encode(data: list[typing.Any], phase: complex | typing.SupportsComplex | typing.SupportsFloat | typing.SupportsIndex | None, gate_codes: dict[str, typing.Any], save_slots: dict[str, typing.Any], unknown_error: typing.Any) -> tuple[numpy.typing.NDArray[numpy.int64], numpy.typing.NDArray[numpy.int32], numpy.typing.NDArray[numpy.complex128]]:
+def encode(data: list[typing.Any], phase: complex | typing.SupportsComplex | typing.SupportsFloat | typing.SupportsIndex | None, gate_codes: dict[str, typing.Any], save_slots: dict[str, typing.Any], pauli_codes: dict[str, typing.Any], unknown_error: typing.Any) -> tuple[numpy.typing.NDArray[numpy.int64], numpy.typing.NDArray[numpy.int32], numpy.typing.NDArray[numpy.complex128]]:
     """
     A circuit's instructions (svsim.program.Instruction) as the arrays (ops, qubits,
     values) of svsim._ops; see svsim.encoding.encode.

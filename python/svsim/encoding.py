@@ -65,6 +65,7 @@ def encode(
         cmath.exp(1j * global_phase) if global_phase != 0.0 else None,
         _GATE_CODES,
         {label: i for i, label in enumerate(save_labels)},
+        _ops.PAULI_CODES,
         CircuitError,
     )
     for array in (ops, qubits, values):

@@ -82,7 +82,6 @@ def run_experiment(
     statevector only on rank 0, None elsewhere; no final statevector).
     ``shot_branching`` is not done over MPI: mid-circuit measurement runs one
     trajectory per shot whatever it says."""
-
     engine.check_precision(precision)
     comm = world("jobs")
     ranks = comm.Get_size()
