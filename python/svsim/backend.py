@@ -34,6 +34,7 @@ from svsim.exceptions import (
     MissingExtraError,
     SimulatorError,
 )
+from svsim.executors import has_outstanding_jobs
 from svsim.job import (
     BasicProviderJob,
     DaemonThreadExecutor,
@@ -147,6 +148,7 @@ class BasicSimulator(qt.BackendBase):  # type: ignore[misc]
         self._owns_executor = executor is None
         self._executor_lock = threading.Lock()
         self._closed = False
+        self._last_settings: tuple[tuple[Any, ...], Settings] | None = None
 
     @classmethod
     def _default_options(cls) -> Any:
@@ -291,16 +293,7 @@ class BasicSimulator(qt.BackendBase):  # type: ignore[misc]
         if self._closed:
             raise SimulatorError("this backend is closed; make a new BasicSimulator")
         options = self._run_options(run_options)
-        settings = Settings(
-            precision=options["precision"],
-            threads=options["max_parallel_threads"],
-            fusion=options["fusion"],
-            max_memory_mb=options["max_memory_mb"],
-            mpi=self._mpi,
-            max_job_size=options["max_job_size"],
-            max_shot_size=options["max_shot_size"],
-            shot_branching=options["shot_branching"],
-        )
+        settings = self._settings(options)
         circuits = self._circuits(run_input)
         shots, memory, initial = options["shots"], options["memory"], None
         self._check_executor(circuits, shots, settings.max_shot_size)
@@ -326,29 +319,23 @@ class BasicSimulator(qt.BackendBase):  # type: ignore[misc]
             ranks = world("calls").Get_size()
             for circuit in circuits:
                 check_rank_memory(circuit, settings.precision, limit_mb, ranks, shots)
-        methods = [
-            "statevector"
-            if self._mpi
-            else self._method(
-                c,
-                options["method"],
-                options["use_clifford_optimization"],
-                initial,
-                settings.precision,
-                shots,
-                limit_mb,
-            )
-            for c in circuits
-        ]
-        remote = not runs_in_process(self.executor)
-        if not self._mpi:
+            methods = ["statevector"] * len(circuits)
+        else:
+            method = options["method"]
+            use_clifford = options["use_clifford_optimization"]
+            methods = [
+                self._method(c, method, use_clifford, initial, settings.precision, shots, limit_mb)
+                for c in circuits
+            ]
+            remote = not self._owns_executor and not runs_in_process(self.executor)
             _check_job_memory(
                 circuits, methods, shots, settings.precision, limit_mb, memory, initial, remote
             )
-
         experiments = tuple(
-            Experiment(c, (seed + i) % SEED_LIMIT, m)
-            for i, (c, m) in enumerate(zip(circuits, methods, strict=True))
+            [
+                Experiment(c, (seed + i) % SEED_LIMIT, m)
+                for i, (c, m) in enumerate(zip(circuits, methods, strict=True))
+            ]
         )
         control = JobControl([len(c.data) + 1 for c in circuits])
         job_id = new_job_id()
@@ -364,7 +351,12 @@ class BasicSimulator(qt.BackendBase):  # type: ignore[misc]
         )
         # A tiny job runs here, inside run() (docs/jobs.md): on the backend's own worker
         # it would wait for the hand-off; with none queued, jobs still end in order.
-        inline = self._owns_executor and not self._mpi and is_tiny(spec) and not self.jobs()
+        inline = (
+            self._owns_executor
+            and not self._mpi
+            and is_tiny(spec)
+            and not has_outstanding_jobs(self)
+        )
         work = JobWork(spec, control, limit_mb if inline else None)  # the limit read above
         job = BasicProviderJob(self, job_id, work, control=control, collective=self._mpi)
         if inline:
@@ -412,6 +404,35 @@ class BasicSimulator(qt.BackendBase):  # type: ignore[misc]
                     f"Option {name} is not used by this backend", UserWarning, stacklevel=3
                 )
         return merged
+
+    def _settings(self, options: dict[str, Any]) -> Settings:
+        """The run's :class:`Settings` from its merged options; the last one is kept
+        and given again while the options it was made from are unchanged (making one
+        was 3 us of a tiny job's cost, issue 20)."""
+        key = (
+            options["precision"],
+            options["max_parallel_threads"],
+            options["fusion"],
+            options["max_memory_mb"],
+            options["max_job_size"],
+            options["max_shot_size"],
+            options["shot_branching"],
+        )
+        last = self._last_settings
+        if last is not None and last[0] == key:
+            return last[1]
+        settings = Settings(
+            precision=options["precision"],
+            threads=options["max_parallel_threads"],
+            fusion=options["fusion"],
+            max_memory_mb=options["max_memory_mb"],
+            mpi=self._mpi,
+            max_job_size=options["max_job_size"],
+            max_shot_size=options["max_shot_size"],
+            shot_branching=options["shot_branching"],
+        )
+        self._last_settings = (key, settings)
+        return settings
 
     @staticmethod
     def _method(
@@ -529,22 +550,20 @@ def _check_job_memory(
     copy of each state while it is read, so there its statevectors count twice.
     """
     initial_bytes = 0 if initial is None else int(initial.nbytes)
+    copies = 2 if remote else 1
+    kept = 0
+    transient = 0
     for circuit, method in zip(circuits, methods, strict=True):
         if method == "stabilizer":
             stabilizer.check_memory(circuit, shots, limit_mb)
         else:
             engine.check_memory(circuit, precision, limit_mb, shots, initial_bytes)
-    limit = int(limit_mb * (1 << 20))
-    copies = 2 if remote else 1
-    kept = 0
-    transient = 0
-    for circuit, method in zip(circuits, methods, strict=True):
-        words = (circuit.num_clbits + 63) // 64
-        if method == "statevector":
             kept += copies * engine.state_data_bytes(circuit, precision)
+        words = (circuit.num_clbits + 63) // 64
         if words:
             kept += shots * (8 * words + (8 if memory else 0))
             transient = max(transient, shots * (24 + 8 * words + (16 if memory else 0)))
+    limit = int(limit_mb * (1 << 20))
     total = kept + transient + initial_bytes
     if total > limit:
         what = (

@@ -222,7 +222,7 @@ def check_initial_statevector(initial: Any, num_qubits: int) -> np.ndarray:
     return vector
 
 
-@dataclass
+@dataclass(slots=True)
 class ExperimentOutput:
     """What the kernel returned for one circuit, before it becomes a Result."""
 

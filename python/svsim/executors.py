@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from svsim.job import BasicProviderJob
 
-__all__ = ["DaemonThreadExecutor", "outstanding_jobs", "runs_in_process"]
+__all__ = ["DaemonThreadExecutor", "has_outstanding_jobs", "outstanding_jobs", "runs_in_process"]
 
 
 # ---------------------------------------------------------------- registry
@@ -176,6 +176,13 @@ def outstanding_jobs(backend: Any = None) -> list[BasicProviderJob]:
     if backend is not None:
         jobs = [job for job in jobs if job.backend() is backend]
     return jobs
+
+
+def has_outstanding_jobs(backend: Any) -> bool:
+    """Whether ``backend`` has a job submitted and not yet final (what ``run()``
+    asks before each job; :func:`outstanding_jobs` builds lists)."""
+    with _registry_lock:
+        return any(job.backend() is backend for job in _outstanding)
 
 
 EXIT_TIMEOUT = 30.0  # seconds the exit hook waits for cancelled kernels to stop

@@ -113,8 +113,7 @@ class JobControl:
 
     def __init__(self, weights: Sequence[float] = (1.0,)) -> None:
         self._lock = threading.Lock()
-        self._weights = [max(float(w), 0.0) for w in weights] or [1.0]
-        self._total = sum(self._weights) or 1.0
+        self._weights = weights  # each clipped at 0 where it is read
         self._done = 0.0
         self._current: _core.RunControl | None = None
         self._current_weight = 0.0
@@ -140,13 +139,13 @@ class JobControl:
             else:
                 self.check()
             self._current = control
-            self._current_weight = self._weights[index]
+            self._current_weight = max(float(self._weights[index]), 0.0)
         return control
 
     def finish(self, index: int) -> None:
         """Experiment ``index`` has run to its end."""
         with self._lock:
-            self._done += self._weights[index]
+            self._done += max(float(self._weights[index]), 0.0)
             self._current = None
             self._current_weight = 0.0
 
@@ -164,7 +163,8 @@ class JobControl:
             done = self._done
             if self._current is not None:
                 done += self._current_weight * float(self._current.progress())
-        return min(max(done / self._total, 0.0), 1.0)
+        total = sum(max(float(w), 0.0) for w in self._weights) or 1.0
+        return min(max(done / total, 0.0), 1.0)
 
 
 def _future_done(job_ref: weakref.ref[BasicProviderJob], future: Future[Any]) -> None:
@@ -214,7 +214,11 @@ class BasicProviderJob(*qt.job_bases):  # type: ignore[misc]
         self._control = control
         self._executor = executor
         self.metadata = metadata
-        self._cond = threading.Condition(threading.Lock())
+        # The lock guards the state; a condition on it is made for the first waiter
+        # only (_waiting_locked): most jobs are final before anyone waits, and making
+        # one was a tenth of a tiny job's own cost (issue 20).
+        self._lock = threading.Lock()
+        self._waiters: threading.Condition | None = None
         self._submitted = False
         self._future: Future[Any] | None = None
         self._worker: int | None = None  # thread id of the worker while RUNNING
@@ -242,7 +246,7 @@ class BasicProviderJob(*qt.job_bases):  # type: ignore[misc]
 
     def status(self) -> JobStatus:
         """The job's state now; never waits for the kernel."""
-        with self._cond:
+        with self._lock:
             status = self._status
             future = self._future if self._remote and status is JobStatus.QUEUED else None
         if future is not None:
@@ -250,7 +254,7 @@ class BasicProviderJob(*qt.job_bases):  # type: ignore[misc]
             # does when it hands the call to a worker; a Dask future cannot tell).
             running = getattr(future, "running", None)
             if callable(running) and running() is True:
-                with self._cond:
+                with self._lock:
                     if self._status is JobStatus.QUEUED:
                         self._status = JobStatus.RUNNING
                     status = self._status
@@ -280,7 +284,7 @@ class BasicProviderJob(*qt.job_bases):  # type: ignore[misc]
         if status in (JobStatus.INITIALIZING, JobStatus.QUEUED) or self._control is None:
             return 0.0
         if self._remote:  # the work's progress is elsewhere: its future may know it
-            with self._cond:
+            with self._lock:
                 future = self._future
             progress = getattr(future, "progress", None)
             return float(progress()) if callable(progress) else 0.0
@@ -298,7 +302,7 @@ class BasicProviderJob(*qt.job_bases):  # type: ignore[misc]
             JobError: if the job was already submitted, was cancelled before
                 being submitted, or the executor refused it.
         """
-        with self._cond:
+        with self._lock:
             if self._submitted:
                 raise JobError(f"job {self._job_id!r} was already submitted; a job runs once")
             self._submitted = True
@@ -320,7 +324,7 @@ class BasicProviderJob(*qt.job_bases):  # type: ignore[misc]
             if runs_in_process(executor) or as_task is None:
                 future = executor.submit(self._execute)
             else:
-                with self._cond:
+                with self._lock:
                     self._remote = True
                 # The seam for split execution: a work may submit itself as several
                 # tasks and hand back one future-like object (svsim.cluster).
@@ -332,7 +336,7 @@ class BasicProviderJob(*qt.job_bases):  # type: ignore[misc]
         except BaseException as exc:
             self._finish(JobStatus.ERROR, error=exc)
             raise JobError(f"the executor refused job {self._job_id!r}: {exc}") from exc
-        with self._cond:
+        with self._lock:
             self._future = future
             cancel_future = self._status is JobStatus.CANCELLED
         if cancel_future:
@@ -353,7 +357,7 @@ class BasicProviderJob(*qt.job_bases):  # type: ignore[misc]
         Raises:
             JobError: if the job was already submitted or cancelled.
         """
-        with self._cond:
+        with self._lock:
             if self._submitted or self._status is not JobStatus.INITIALIZING:
                 raise JobError(
                     f"job {self._job_id!r} is {self._status.name} and cannot run; a job runs once"
@@ -364,7 +368,7 @@ class BasicProviderJob(*qt.job_bases):  # type: ignore[misc]
 
     def _execute(self) -> None:
         """Run the work in the executor's thread and record how it ended."""
-        with self._cond:
+        with self._lock:
             if self._status is not JobStatus.QUEUED:  # cancelled while queued
                 return None
             self._status = JobStatus.RUNNING
@@ -386,7 +390,7 @@ class BasicProviderJob(*qt.job_bases):  # type: ignore[misc]
         self, status: JobStatus, result: Any = None, error: BaseException | None = None
     ) -> None:
         """Move to a final state, once; a cancel asked for while running wins."""
-        with self._cond:
+        with self._lock:
             if self._status in JOB_FINAL_STATES:
                 return
             if self._cancel_requested:
@@ -402,9 +406,10 @@ class BasicProviderJob(*qt.job_bases):  # type: ignore[misc]
             self._ended_locked()
 
     def _ended_locked(self) -> None:
-        """Bookkeeping of a job that has just become final (``self._cond`` held)."""
+        """Bookkeeping of a job that has just become final (``self._lock`` held)."""
         self._work = None  # drop the circuits and any initial state
-        self._cond.notify_all()
+        if self._waiters is not None:
+            self._waiters.notify_all()
         with _registry_lock:
             _outstanding.pop(self, None)
 
@@ -456,7 +461,7 @@ class BasicProviderJob(*qt.job_bases):  # type: ignore[misc]
         which keeps a queued call from starting, but a call already running
         elsewhere may go on to its end there.
         """
-        with self._cond:
+        with self._lock:
             if self._status in JOB_FINAL_STATES:
                 return False
             if self._collective and self._status is JobStatus.QUEUED:
@@ -475,14 +480,14 @@ class BasicProviderJob(*qt.job_bases):  # type: ignore[misc]
                 if self._worker == threading.get_ident():  # called from inside the work
                     return True
                 while self._status not in JOB_FINAL_STATES:
-                    self._cond.wait()
+                    self._waiting_locked().wait()
                 return self._status is JobStatus.CANCELLED
         if future is not None:
             _cancel_future(future)  # outside the lock: it runs the future's callbacks at once
         return True
 
     def _end_cancelled_locked(self) -> Any:
-        """Make a job that does not run here CANCELLED now (``self._cond`` held);
+        """Make a job that does not run here CANCELLED now (``self._lock`` held);
         returns its future, for the caller to cancel outside the lock."""
         self._status = JobStatus.CANCELLED
         self._ended_locked()
@@ -491,7 +496,7 @@ class BasicProviderJob(*qt.job_bases):  # type: ignore[misc]
     def _abandon(self) -> None:
         """Cancel without waiting (the exit hook): a running kernel is only told to stop."""
         future = None
-        with self._cond:
+        with self._lock:
             if self._status in JOB_FINAL_STATES:
                 return
             if self._status in (JobStatus.INITIALIZING, JobStatus.QUEUED) or self._remote:
@@ -504,19 +509,25 @@ class BasicProviderJob(*qt.job_bases):  # type: ignore[misc]
 
     # ------------------------------------------------------------ waiting
 
+    def _waiting_locked(self) -> threading.Condition:
+        """The condition that the job's end notifies, made on first use (``self._lock`` held)."""
+        if self._waiters is None:
+            self._waiters = threading.Condition(self._lock)
+        return self._waiters
+
     def _wait_final(self, timeout: float | None) -> bool:
         deadline = None if timeout is None else time.monotonic() + max(timeout, 0.0)
-        with self._cond:
+        with self._lock:
             while self._status not in JOB_FINAL_STATES:
                 if self._status is JobStatus.INITIALIZING:
                     raise JobError(f"job {self._job_id!r} was never submitted; call submit()")
                 if deadline is None:
-                    self._cond.wait()
+                    self._waiting_locked().wait()
                 else:
                     left = deadline - time.monotonic()
                     if left <= 0:
                         return False
-                    self._cond.wait(left)
+                    self._waiting_locked().wait(left)
             return True
 
     def result(self, timeout: float | None = None) -> Result:
@@ -533,7 +544,7 @@ class BasicProviderJob(*qt.job_bases):  # type: ignore[misc]
                 f"job {self._job_id!r} is not finished after {timeout} s; it is "
                 f"{self.status().name}"
             )
-        with self._cond:
+        with self._lock:
             status, result, error = self._status, self._result, self._error
         if status is JobStatus.DONE:
             assert result is not None  # a DONE job has its result
@@ -571,7 +582,7 @@ class BasicProviderJob(*qt.job_bases):  # type: ignore[misc]
             if callback is not None:
                 callback(self._job_id, status, self)
             pause = wait if timeout is None else min(wait, timeout - elapsed)
-            with self._cond:
+            with self._lock:
                 if self._status not in JOB_FINAL_STATES and pause > 0:
-                    self._cond.wait(pause)
+                    self._waiting_locked().wait(pause)
             status = self.status()
