@@ -337,7 +337,6 @@ class BasicSimulator(qt.BackendBase):  # type: ignore[misc]
                 for i, (c, m) in enumerate(zip(circuits, methods, strict=True))
             ]
         )
-        control = JobControl([len(c.data) + 1 for c in circuits])
         job_id = new_job_id()
         spec = JobSpec(
             job_id=job_id,
@@ -357,6 +356,9 @@ class BasicSimulator(qt.BackendBase):  # type: ignore[misc]
             and is_tiny(spec)
             and not has_outstanding_jobs(self)
         )
+        # Nothing can reach a job that runs here before run() returns it, so it needs no
+        # cancel flag or progress: without them it is 3-4 us cheaper (issue 20).
+        control = None if inline else JobControl([len(c.data) + 1 for c in circuits])
         work = JobWork(spec, control, limit_mb if inline else None)  # the limit read above
         job = BasicProviderJob(self, job_id, work, control=control, collective=self._mpi)
         if inline:

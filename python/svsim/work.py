@@ -228,7 +228,9 @@ class JobWork:
     debugger show what it holds.
     """
 
-    def __init__(self, spec: JobSpec, control: JobControl, total_mb: float | None = None) -> None:
+    def __init__(
+        self, spec: JobSpec, control: JobControl | None, total_mb: float | None = None
+    ) -> None:
         self.spec = spec
         self.control = control
         self.total_mb = total_mb  # the memory limit, when run() has just read it
