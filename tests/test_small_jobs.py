@@ -304,3 +304,12 @@ def test_memory_found_when_first_read_is_each_shots_outcome(clbits: int) -> None
     raw = engine.run_experiment(qc, shots=300, seed=9).memory
     shots = [sum(int(w) << (64 * i) for i, w in enumerate(row)) for row in raw]
     assert memory == [format(v, f"0{clbits}b") for v in shots]
+
+
+def test_a_tiny_job_that_cannot_be_encoded_is_refused_by_run() -> None:
+    from svsim.program import Instruction
+
+    qc = tiny()
+    qc.data.append(Instruction("bogus", (0,)))
+    with svsim.BasicSimulator() as backend, pytest.raises(svsim.CircuitError, match="bogus"):
+        backend.run(qc, shots=100)

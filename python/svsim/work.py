@@ -103,7 +103,10 @@ def predicted_work(spec: JobSpec) -> int:
     simulated once and sampled (a measurement before its end, a reset or a
     condition) is simulated once per shot, and each shot costs about 32 more
     (drawn, packed, counted).  Only the statevector method is counted: any
-    other (Stim's) is beyond any limit."""
+    other (Stim's) is beyond any limit.  The count stops once it passes
+    :data:`INLINE_MAX_WORK`, all that is asked of it: whether a circuit is
+    sampled once is read from its encoding, which only the circuits of a
+    tiny job are given here, in ``run()``."""
     total = 0
     shots = spec.shots
     for experiment in spec.experiments:
@@ -112,7 +115,7 @@ def predicted_work(spec: JobSpec) -> int:
             return 1 << 62
         once = (len(circuit.data) + 1) << circuit.num_qubits
         total += 32 * shots + once
-        if once > INLINE_MAX_WORK:  # beyond the limit already: no need to read it
+        if total > INLINE_MAX_WORK:  # beyond the limit already: no need to encode it
             return total
         if not circuit.encode().sampled_once:
             total += once * max(shots - 1, 0)
