@@ -17,6 +17,7 @@ A job's work is :func:`svsim.work.run_job` over a :class:`~svsim.work.JobSpec`
 
 from __future__ import annotations
 
+import operator
 import threading
 import warnings
 from collections.abc import Sequence
@@ -411,28 +412,11 @@ class BasicSimulator(qt.BackendBase):  # type: ignore[misc]
         """The run's :class:`Settings` from its merged options; the last one is kept
         and given again while the options it was made from are unchanged (making one
         was 3 us of a tiny job's cost, issue 20)."""
-        key = (
-            options["precision"],
-            options["max_parallel_threads"],
-            options["fusion"],
-            options["max_memory_mb"],
-            options["max_job_size"],
-            options["max_shot_size"],
-            options["shot_branching"],
-        )
+        key = _settings_options(options)
         last = self._last_settings
         if last is not None and last[0] == key:
             return last[1]
-        settings = Settings(
-            precision=options["precision"],
-            threads=options["max_parallel_threads"],
-            fusion=options["fusion"],
-            max_memory_mb=options["max_memory_mb"],
-            mpi=self._mpi,
-            max_job_size=options["max_job_size"],
-            max_shot_size=options["max_shot_size"],
-            shot_branching=options["shot_branching"],
-        )
+        settings = Settings(mpi=self._mpi, **dict(zip(_SETTINGS_FIELDS, key, strict=True)))
         self._last_settings = (key, settings)
         return settings
 
@@ -514,6 +498,27 @@ class BasicSimulator(qt.BackendBase):  # type: ignore[misc]
                 )
             circuits.append(circuit)
         return circuits
+
+
+# The fields of a run's Settings (but mpi, the backend's own) and the options they come from.
+_SETTINGS_FIELDS = (
+    "precision",
+    "threads",
+    "fusion",
+    "max_memory_mb",
+    "max_job_size",
+    "max_shot_size",
+    "shot_branching",
+)
+_settings_options = operator.itemgetter(
+    "precision",
+    "max_parallel_threads",
+    "fusion",
+    "max_memory_mb",
+    "max_job_size",
+    "max_shot_size",
+    "shot_branching",
+)
 
 
 def _checked_options(fields: dict[str, Any]) -> dict[str, Any]:

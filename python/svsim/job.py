@@ -113,7 +113,8 @@ class JobControl:
 
     def __init__(self, weights: Sequence[float] = (1.0,)) -> None:
         self._lock = threading.Lock()
-        self._weights = weights  # each clipped at 0 where it is read
+        self._weights = [max(float(w), 0.0) for w in weights] or [1.0]
+        self._total = sum(self._weights) or 1.0
         self._done = 0.0
         self._current: _core.RunControl | None = None
         self._current_weight = 0.0
@@ -139,13 +140,13 @@ class JobControl:
             else:
                 self.check()
             self._current = control
-            self._current_weight = max(float(self._weights[index]), 0.0)
+            self._current_weight = self._weights[index]
         return control
 
     def finish(self, index: int) -> None:
         """Experiment ``index`` has run to its end."""
         with self._lock:
-            self._done += max(float(self._weights[index]), 0.0)
+            self._done += self._weights[index]
             self._current = None
             self._current_weight = 0.0
 
@@ -163,8 +164,7 @@ class JobControl:
             done = self._done
             if self._current is not None:
                 done += self._current_weight * float(self._current.progress())
-        total = sum(max(float(w), 0.0) for w in self._weights) or 1.0
-        return min(max(done / total, 0.0), 1.0)
+        return min(max(done / self._total, 0.0), 1.0)
 
 
 def _future_done(job_ref: weakref.ref[BasicProviderJob], future: Future[Any]) -> None:
