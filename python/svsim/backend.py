@@ -322,15 +322,17 @@ class BasicSimulator(qt.BackendBase):  # type: ignore[misc]
                 check_rank_memory(circuit, settings.precision, limit_mb, ranks, shots)
             methods = ["statevector"] * len(circuits)
         else:
-            method = options["method"]
-            use_clifford = options["use_clifford_optimization"]
-            methods = [
-                self._method(c, method, use_clifford, initial, settings.precision, shots, limit_mb)
-                for c in circuits
-            ]
             remote = not self._owns_executor and not runs_in_process(self.executor)
-            _check_job_memory(
-                circuits, methods, shots, settings.precision, limit_mb, memory, initial, remote
+            methods = _job_methods(
+                circuits,
+                options["method"],
+                options["use_clifford_optimization"],
+                settings.precision,
+                shots,
+                limit_mb,
+                memory,
+                initial,
+                remote,
             )
         experiments = tuple(
             [
@@ -421,52 +423,6 @@ class BasicSimulator(qt.BackendBase):  # type: ignore[misc]
         return settings
 
     @staticmethod
-    def _method(
-        circuit: Circuit,
-        method: str,
-        use_clifford: bool,
-        initial: np.ndarray | None,
-        precision: str,
-        shots: int,
-        limit_mb: float,
-    ) -> str:
-        """The method that runs ``circuit``: ``"stabilizer"`` when asked for, or
-        (``"automatic"``) for a Clifford circuit from |0...0> when ``use_clifford``
-        is set or its statevector does not fit; else ``"statevector"``.  Without
-        Stim, a circuit that fits as a statevector runs as one."""
-        if method == "statevector":
-            return method
-        needed = engine.memory_needed(circuit, precision, shots)
-        fits = needed <= limit_mb * (1 << 20)
-        if method == "automatic" and (initial is not None or (fits and not use_clifford)):
-            return "statevector"  # decided without reading the whole circuit
-        not_clifford = stabilizer.why_not_clifford(circuit)
-        if method == "stabilizer":
-            if not_clifford is not None:
-                raise CircuitError(
-                    f"circuit {circuit.name!r} cannot run with the stabilizer method, which takes "
-                    f"{stabilizer.CLIFFORD_DESCRIPTION}: {not_clifford}; use "
-                    "method='statevector' or 'automatic'"
-                )
-            if initial is not None:
-                raise CircuitError(
-                    "the stabilizer method starts from |0...0>; drop initial_statevector or "
-                    "use method='statevector'"
-                )
-        elif not_clifford is not None:
-            return "statevector"
-        if not stabilizer.available():
-            if method == "automatic" and fits:
-                return "statevector"
-            raise MissingExtraError(
-                f"circuit {circuit.name!r} is a Clifford circuit"
-                + ("" if fits else f" whose statevector needs {needed:,} bytes")
-                + ", which runs with the stabilizer method; that needs Stim: "
-                'pip install "svsim[stabilizer]"'
-            )
-        return "stabilizer"
-
-    @staticmethod
     def _circuits(run_input: Any) -> list[Circuit]:
         """The input as a list of circuit snapshots (later edits of the user's
         circuits do not reach a queued job)."""
@@ -490,7 +446,8 @@ class BasicSimulator(qt.BackendBase):  # type: ignore[misc]
                     f"run() takes svsim Circuits or Qiskit QuantumCircuits; item {i} is a "
                     f"{type(item).__name__}"
                 )
-            reserved = [label for label in circuit.save_labels if label in _RESERVED_LABELS]
+            labels = circuit.save_labels
+            reserved = [label for label in labels if label in _RESERVED_LABELS] if labels else ()
             if reserved:
                 raise CircuitError(
                     f"circuit {circuit.name!r} saves under the label {reserved[0]!r}, which the "
@@ -533,17 +490,20 @@ def _checked_options(fields: dict[str, Any]) -> dict[str, Any]:
     return {name: check_option(name, value) for name, value in fields.items()}
 
 
-def _check_job_memory(
+def _job_methods(
     circuits: Sequence[Circuit],
-    methods: Sequence[str],
-    shots: int,
+    method: str,
+    use_clifford: bool,
     precision: str,
+    shots: int,
     limit_mb: float,
     memory: bool = False,
     initial: np.ndarray | None = None,
     remote: bool = False,
-) -> None:
-    """Refuse a job whose memory does not fit, before anything is allocated.
+) -> list[str]:
+    """The method that runs each circuit (:func:`_method`), and refuse a job whose
+    memory does not fit, before anything is allocated; one pass, each figure
+    found once per circuit.
 
     Each circuit must fit on its own (:func:`svsim.engine.check_memory`, or
     :func:`svsim.stabilizer.check_memory` for the stabilizer method).  Then the
@@ -557,20 +517,27 @@ def _check_job_memory(
     copy of each state while it is read, so there its statevectors count twice.
     """
     initial_bytes = 0 if initial is None else int(initial.nbytes)
+    limit = int(limit_mb * (1 << 20))
     copies = 2 if remote else 1
+    methods = []
     kept = 0
     transient = 0
-    for circuit, method in zip(circuits, methods, strict=True):
-        if method == "stabilizer":
+    for circuit in circuits:
+        num_clbits = circuit.num_clbits
+        data_bytes = engine.state_data_bytes(circuit, precision)
+        needed = data_bytes + engine.shot_bytes(num_clbits, shots) + initial_bytes
+        circuit_method = _method(circuit, method, use_clifford, initial, needed, limit)
+        if circuit_method == "stabilizer":
             stabilizer.check_memory(circuit, shots, limit_mb)
         else:
-            engine.check_memory(circuit, precision, limit_mb, shots, initial_bytes)
-            kept += copies * engine.state_data_bytes(circuit, precision)
-        words = (circuit.num_clbits + 63) // 64
-        if words:
+            if needed > limit:  # engine.check_memory says what the bytes are for
+                engine.check_memory(circuit, precision, limit_mb, shots, initial_bytes)
+            kept += copies * data_bytes
+        if num_clbits:
+            words = (num_clbits + 63) // 64
             kept += shots * (8 * words + (8 if memory else 0))
             transient = max(transient, shots * (24 + 8 * words + (16 if memory else 0)))
-    limit = int(limit_mb * (1 << 20))
+        methods.append(circuit_method)
     total = kept + transient + initial_bytes
     if total > limit:
         what = (
@@ -586,6 +553,52 @@ def _check_job_memory(
             f"precision='single', or raise max_memory_mb to at least "
             f"{-(-total // (1 << 20))} if the machine has the memory"
         )
+    return methods
+
+
+def _method(
+    circuit: Circuit,
+    method: str,
+    use_clifford: bool,
+    initial: np.ndarray | None,
+    needed: int,
+    limit: int,
+) -> str:
+    """The method that runs ``circuit``: ``"stabilizer"`` when asked for, or
+    (``"automatic"``) for a Clifford circuit from |0...0> when ``use_clifford``
+    is set or its statevector run, ``needed`` bytes, does not fit in ``limit``;
+    else ``"statevector"``.  Without Stim, a circuit that fits as a statevector
+    runs as one."""
+    if method == "statevector":
+        return method
+    fits = needed <= limit
+    if method == "automatic" and (initial is not None or (fits and not use_clifford)):
+        return "statevector"  # decided without reading the whole circuit
+    not_clifford = stabilizer.why_not_clifford(circuit)
+    if method == "stabilizer":
+        if not_clifford is not None:
+            raise CircuitError(
+                f"circuit {circuit.name!r} cannot run with the stabilizer method, which takes "
+                f"{stabilizer.CLIFFORD_DESCRIPTION}: {not_clifford}; use "
+                "method='statevector' or 'automatic'"
+            )
+        if initial is not None:
+            raise CircuitError(
+                "the stabilizer method starts from |0...0>; drop initial_statevector or "
+                "use method='statevector'"
+            )
+    elif not_clifford is not None:
+        return "statevector"
+    if not stabilizer.available():
+        if method == "automatic" and fits:
+            return "statevector"
+        raise MissingExtraError(
+            f"circuit {circuit.name!r} is a Clifford circuit"
+            + ("" if fits else f" whose statevector needs {needed:,} bytes")
+            + ", which runs with the stabilizer method; that needs Stim: "
+            'pip install "svsim[stabilizer]"'
+        )
+    return "stabilizer"
 
 
 class BasicProvider:

@@ -86,7 +86,7 @@ class EncodingCache:
 
     ``entry`` is ``(instructions, num_clbits, global_phase, save_labels,
     program)``: a copy of the circuit's instruction list, its number of
-    clbits, global phase and save labels (as ``(label, kind)`` pairs) when
+    clbits, global phase and save labels (a copy of the label -> kind dict) when
     ``program`` was encoded.  :meth:`valid_for` reads the program only if
     the circuit still has all of them, so any change, through the methods or
     through ``circuit.data`` itself, makes the next encoding a new one.  A
@@ -117,7 +117,7 @@ class EncodingCache:
         if (
             clbits == num_clbits
             and phase == global_phase
-            and saves == tuple(save_labels.items())
+            and saves == save_labels
             and instructions == data
         ):
             return program  # type: ignore[no-any-return]
@@ -132,4 +132,4 @@ class EncodingCache:
         program: Program,
     ) -> None:
         """Keep ``program``, encoded from these (``data``, a list no one changes)."""
-        self.entry = (data, num_clbits, global_phase, tuple(save_labels.items()), program)
+        self.entry = (data, num_clbits, global_phase, dict(save_labels), program)

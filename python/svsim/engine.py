@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import os
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -238,23 +239,29 @@ class ExperimentOutput:
     fusion: bool = True
     ops_encoded: int = 0  # operations handed to the kernel, before fusion
     ops_run: int = 0  # operations the kernel ran, after fusion
-    # The gates it ran by kind: "dense_<k>" (k targets), "diagonal", "permutation".
-    gates_run: dict[str, int] = field(default_factory=dict)
+    # The kernel's census of the gates it ran, as it gave it (read through gates_run):
+    # dense gates by their number of targets, diagonals, permutations.
+    census: tuple[Sequence[int], int, int] | None = None
     gate_sweeps: int = 0  # sweeps over the state that applied gates (a cache-blocked run: one)
     mpi: dict[str, Any] | None = None  # an MPI run's ranks and exchanges (svsim.mpi.run)
     branches: int = 0  # shot branching: the final branches, each sampled once
     branching_fell_back: bool = False  # the branches did not fit: per-shot trajectories ran
 
+    @property
+    def gates_run(self) -> dict[str, int]:
+        """The gates it ran by kind: "dense_<k>" (k targets), "diagonal" and
+        "permutation"; empty for a run that gave no census.  Made when read, for
+        the metadata: a tiny job that is not read does not pay for it (issue 20)."""
+        if self.census is None:
+            return {}
+        dense, diagonals, permutations = self.census
+        gates = {_DENSE_KEYS[k]: int(n) for k, n in enumerate(dense) if n}
+        gates["diagonal"] = int(diagonals)
+        gates["permutation"] = int(permutations)
+        return gates
+
 
 _DENSE_KEYS = tuple(f"dense_{k}" for k in range(64))
-
-
-def gates_run(raw: dict[str, Any]) -> dict[str, int]:
-    """The kernel's census of the gates it ran, keyed by kind (see ExperimentOutput)."""
-    census = {_DENSE_KEYS[k]: int(n) for k, n in enumerate(raw["dense_by_targets"]) if n}
-    census["diagonal"] = int(raw["diagonals"])
-    census["permutation"] = int(raw["permutations"])
-    return census
 
 
 def run_experiment(
@@ -312,11 +319,12 @@ def run_experiment(
         max_branch_states,
     )
     elapsed = time.perf_counter() - start
+    labels = program.save_labels
     return ExperimentOutput(
         memory=raw["memory"],
         method=raw["method"],
         statevector=raw["state"],
-        saves=dict(zip(program.save_labels, raw["saves"], strict=True)),
+        saves=dict(zip(labels, raw["saves"], strict=True)) if labels else {},
         seed=seed,
         shots=shots,
         threads=threads,
@@ -325,8 +333,8 @@ def run_experiment(
         fusion=fusion,
         ops_encoded=program.num_ops,
         ops_run=raw["ops_run"],
-        gates_run=gates_run(raw),
-        gate_sweeps=int(raw["gate_sweeps"]),
-        branches=int(raw["branches"]),
-        branching_fell_back=bool(raw["branching_fell_back"]),
+        census=(raw["dense_by_targets"], raw["diagonals"], raw["permutations"]),
+        gate_sweeps=raw["gate_sweeps"],
+        branches=raw["branches"],
+        branching_fell_back=raw["branching_fell_back"],
     )

@@ -182,7 +182,7 @@ def has_outstanding_jobs(backend: Any) -> bool:
     """Whether ``backend`` has a job submitted and not yet final (what ``run()``
     asks before each job; :func:`outstanding_jobs` builds lists)."""
     with _registry_lock:
-        return any(job.backend() is backend for job in _outstanding)
+        return bool(_outstanding) and any(job.backend() is backend for job in _outstanding)
 
 
 EXIT_TIMEOUT = 30.0  # seconds the exit hook waits for cancelled kernels to stop

@@ -349,10 +349,10 @@ class BasicProviderJob(*qt.job_bases):  # type: ignore[misc]
     def run_here(self) -> None:
         """Run the work now, in the calling thread, instead of :meth:`submit`.
 
-        For a tiny job (see docs/jobs.md): the job goes through the same
-        states as on a worker (QUEUED, RUNNING, then DONE, ERROR or CANCELLED)
-        and is final when this returns; a failing work makes it ERROR, it does
-        not raise here.
+        For a tiny job (see docs/jobs.md): the job is RUNNING, then DONE,
+        ERROR or CANCELLED, and final when this returns (it is never QUEUED:
+        nothing waits before it); a failing work makes it ERROR, it does not
+        raise here.
 
         Raises:
             JobError: if the job was already submitted or cancelled.
@@ -363,17 +363,24 @@ class BasicProviderJob(*qt.job_bases):  # type: ignore[misc]
                     f"job {self._job_id!r} is {self._status.name} and cannot run; a job runs once"
                 )
             self._submitted = True
-            self._status = JobStatus.QUEUED
-        self._execute()
+            self._status = JobStatus.RUNNING
+            self._worker = threading.get_ident()
+            work = self._work
+        self._run(work)
 
     def _execute(self) -> None:
-        """Run the work in the executor's thread and record how it ended."""
+        """Run the work in the executor's thread (a job that was queued)."""
         with self._lock:
             if self._status is not JobStatus.QUEUED:  # cancelled while queued
                 return None
             self._status = JobStatus.RUNNING
             self._worker = threading.get_ident()
             work = self._work
+        self._run(work)
+        return None
+
+    def _run(self, work: Callable[[], Any] | None) -> None:
+        """Run the work in this thread (the job is RUNNING) and record how it ended."""
         assert work is not None
         try:
             result = work()

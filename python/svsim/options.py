@@ -81,6 +81,8 @@ DEFAULTS: dict[str, Any] = {
 
 
 def is_int(value: object) -> TypeGuard[int | np.integer[Any]]:
+    if type(value) is int:  # most values: one test (bool is a subclass, not int itself)
+        return True
     return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
 
 

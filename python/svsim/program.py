@@ -72,7 +72,7 @@ class Program:
 
     @property
     def num_ops(self) -> int:
-        return int(self.ops.shape[0])
+        return len(self.ops)
 
     @functools.cached_property
     def sampled_once(self) -> bool:

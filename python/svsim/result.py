@@ -108,11 +108,11 @@ class Result(*qt.result_bases):  # type: ignore[misc]
         self.backend_version = backend_version
         self.job_id = job_id
         self.success = success
+        # The fields behind the properties results and date, set here directly.
         self._builder: Callable[[], list[ExperimentResult]] | None = None
-        self.results = results
-        self._date: str | None = None
+        self._results = results
+        self._date: str | None = date
         self._finished_at: float | None = None
-        self.date = date
         self.status = status
         self.header = header if header is not None else {}
         self.time_taken = time_taken

@@ -61,9 +61,10 @@ class Settings:
     shot_branching: bool = True  # split the state at random mid-circuit outcomes (branching.h)
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Experiment:
-    """One circuit of a job, with its seed and the method that runs it."""
+    """One circuit of a job, with its seed and the method that runs it.
+    Read-only by convention, as :class:`JobSpec` is."""
 
     circuit: Circuit
     seed: int
@@ -152,17 +153,19 @@ def run_job(
         total_mb = engine.default_max_memory_mb()
     outputs = []
     kept = 0  # bytes that the earlier experiments' outputs hold
+    last = len(spec.experiments) - 1
     for index, experiment in enumerate(spec.experiments):
         # Over MPI every rank must enter the run, a cancelled one too: it stops all there.
         run_control = control.start(index, collective=s.mpi) if control is not None else None
         limit = total_mb - kept / (1 << 20)
         output = run_experiment_of(experiment, spec.shots, s, spec.initial, limit, run_control)
-        if experiment.method != "stabilizer" and not s.mpi:
-            kept += engine.state_data_bytes(experiment.circuit, s.precision)
         if control is not None:
             control.finish(index)
         outputs.append(output)
-        kept += int(output.memory.nbytes)
+        if index < last:  # what this one keeps is taken from the next one's limit
+            if experiment.method != "stabilizer" and not s.mpi:
+                kept += engine.state_data_bytes(experiment.circuit, s.precision)
+            kept += int(output.memory.nbytes)
     if control is not None:
         control.check()
     result = job_result(spec, outputs, time.perf_counter() - start)
