@@ -546,13 +546,16 @@ class BasicProviderJob(*qt.job_bases):  # type: ignore[misc]
             JobError: if the job was cancelled, or failed (chained to the
                 cause), or was never submitted.
         """
-        if not self._wait_final(timeout):
-            raise JobTimeoutError(
-                f"job {self._job_id!r} is not finished after {timeout} s; it is "
-                f"{self.status().name}"
-            )
         with self._lock:
             status, result, error = self._status, self._result, self._error
+        if status not in JOB_FINAL_STATES:  # a final job (a tiny one is) needs no wait
+            if not self._wait_final(timeout):
+                raise JobTimeoutError(
+                    f"job {self._job_id!r} is not finished after {timeout} s; it is "
+                    f"{self.status().name}"
+                )
+            with self._lock:
+                status, result, error = self._status, self._result, self._error
         if status is JobStatus.DONE:
             assert result is not None  # a DONE job has its result
             return result
