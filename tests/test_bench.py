@@ -127,6 +127,60 @@ def test_a_wrong_peer_fails_the_check_and_is_not_timed(tmp_path):
     assert "Check failures" in markdown and "extra-ry" in markdown
 
 
+class KnobPeer(SvsimPeer):
+    """svsim under another name, reporting a setting chosen per circuit."""
+
+    name = "knob"
+    label = "knob"
+
+    def cell_settings(self, native: object) -> dict[str, object]:
+        return {"knob": 7}
+
+
+def test_per_circuit_settings_reach_the_records(tmp_path):
+    results = run_suite(
+        quick=True,
+        peers=["svsim", KnobPeer()],
+        out_dir=tmp_path,
+        qubits=[8],
+        sections=["family", "shots"],
+        families=["qv"],
+        precisions=["single"],
+        plots=False,
+        **{k: v for k, v in SMALL.items() if k.startswith(("threads", "shot"))},
+    )
+    mine = [r for r in results["records"] if r["sim"] == "knob"]
+    assert {r["section"] for r in mine} == {"family", "shots"}
+    assert all(r["knob"] == 7 and r["check"]["ok"] for r in mine)
+    assert not any("knob" in r for r in results["records"] if r["sim"] == "svsim")
+
+
+def test_qsim_takes_its_fastest_fusion_width_per_circuit():
+    pytest.importorskip("qsimcirq")
+    spec = C.family_spec("qv", 8)
+    want = reference_statevector(C.to_svsim(spec))
+    peer = make_peer("qsim")
+    peer.setup(1, "single")
+    assert "fastest" in peer.settings()["max_fused_gate_size"] and peer.build_runs == 6
+    native = peer.build(spec)
+    chosen = peer.cell_settings(native)
+    times = chosen["fused_gate_size_calibration_s"]
+    assert set(times) == {"2", "3", "4"}
+    assert chosen["max_fused_gate_size"] == int(min(times, key=times.__getitem__))
+    got = peer.statevector(peer.run_state(native))
+    assert fidelity(got, want) > 1 - 1e-5
+    # samples: calibrated with run(), not simulate()
+    shots = C.sample_spec(6)
+    assert peer.cell_settings(peer.build(shots))["max_fused_gate_size"] in (2, 3, 4)
+    # the option forces one width, with no calibration
+    forced = make_peer("qsim")
+    forced.setup(1, "single", qsim_max_fused_gate_size=3)
+    assert forced.settings()["max_fused_gate_size"] == 3 and forced.build_runs == 0
+    native = forced.build(spec)
+    assert forced.cell_settings(native) == {"max_fused_gate_size": 3}
+    assert fidelity(forced.statevector(forced.run_state(native)), want) > 1 - 1e-5
+
+
 def test_strict_raises_on_a_bit_order_mistake(tmp_path):
     with pytest.raises(BenchCheckError, match="big-endian random n=10"):
         run_suite(

@@ -54,7 +54,7 @@ class BenchConfig:
     memory_fraction: float = 0.6  # of the available memory, for the states of one cell
     memory_wait_seconds: float = 120.0  # wait this long for memory that others hold
     first_round_max: int = 20  # sizes up to this in the first round, then one at a time
-    qsim_max_fused_gate_size: int = 4
+    qsim_max_fused_gate_size: int | None = None  # None: per circuit, the fastest of 2, 3, 4
     qulacs_block_size: int = 2
     seed: int = 1234
 

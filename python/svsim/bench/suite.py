@@ -459,6 +459,13 @@ def build_parser(prog: str = "svsim bench") -> argparse.ArgumentParser:
     parser.add_argument(
         "--first-pass-share", type=float, help="share of --budget for the most threads (0.7)"
     )
+    parser.add_argument(
+        "--qsim-fused-gate-size",
+        type=int,
+        choices=range(1, 7),
+        metavar="{1..6}",
+        help="force qsim's max_fused_gate_size (default: per circuit, the fastest of 2, 3, 4)",
+    )
     parser.add_argument("--in-process", action="store_true", help="no worker processes")
     parser.add_argument("--no-plots", action="store_true")
     parser.add_argument("--strict", action="store_true", help="exit 2 if a check fails")
@@ -487,6 +494,7 @@ def main(argv: Sequence[str] | None = None, prog: str = "svsim bench") -> int:
         "budget": "budget_seconds",
         "first_round_max": "first_round_max",
         "first_pass_share": "first_pass_share",
+        "qsim_fused_gate_size": "qsim_max_fused_gate_size",
     }
     for arg, key in mapping.items():
         value = getattr(args, arg)

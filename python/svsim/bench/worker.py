@@ -210,6 +210,7 @@ class _Worker:
         start = time.perf_counter()
         native = self.peer.build(spec)
         record["build_s"] = time.perf_counter() - start
+        record.update(self.peer.cell_settings(native))
         self.collect(spec.num_qubits)
         warm, handle = self.timed(lambda: self.peer.run_state(native))
         record["warmup_s"] = warm
@@ -242,7 +243,8 @@ class _Worker:
     # -- sections
     def families(self) -> None:
         self.setup(fusion=True)
-        runs = self.config.repeats + 2  # the check (and svsim's reference), then the repeats
+        # the peer's calibration if any, the check (and svsim's reference), then the repeats
+        runs = self.peer.build_runs + self.config.repeats + 2
         for n in self.sizes(self.config.qubits):
             for family in self.config.families:
                 spec = C.family_spec(family, n)
@@ -262,7 +264,7 @@ class _Worker:
         reps = self.config.micro_reps if fusion_off else 1
         if not fusion_off:
             self.note("micro", "fusion cannot be turned off: one gate per circuit")
-        runs = self.config.repeats + 2
+        runs = self.peer.build_runs + self.config.repeats + 2
         for n in self.sizes(self.config.micro_sizes()):
             count = 1 + len(self.config.micro_gates) * len(C.micro_targets(n))
             cell = self.predict("micro", n) * runs
@@ -344,7 +346,7 @@ class _Worker:
 
     def shots(self) -> None:
         self.setup(fusion=True)
-        runs = self.config.repeats + 1
+        runs = self.peer.build_runs + self.config.repeats + 1
         for n in self.sizes(self.config.shot_qubits):
             cell = self.predict("shots", n) * runs
             why = self.too_big(n, copies=6) or self.over_time(cell, cell * len(self.config.shots))
@@ -366,7 +368,7 @@ class _Worker:
                         native, shots, self.config.seed
                     ),
                     lambda handle: [self.peer.counts(handle)],
-                    {"gates": spec.gates},
+                    {"gates": spec.gates, **self.peer.cell_settings(native)},
                 )
                 slowest = max(slowest, median or 0.0)
             del native, probs
@@ -391,7 +393,7 @@ class _Worker:
             probs,
             lambda: self.peer.run_shots(native, shots, self.config.seed),
             lambda handle: [self.peer.counts(handle)],
-            {"gates": spec.gates},
+            {"gates": spec.gates, **self.peer.cell_settings(native)},
         )
 
     def batch(self) -> None:

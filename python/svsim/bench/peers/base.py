@@ -51,6 +51,7 @@ class Peer:
     sections: frozenset[str] = frozenset({"family", "micro", "shots"})
     can_disable_fusion = True
     fixed_threads: int | None = None  # a simulator that always runs on this many threads
+    build_runs = 0  # untimed runs of the circuit that ``build`` makes (a calibration)
     module = ""  # the module whose import tells whether the peer is installed
 
     def __init__(self) -> None:
@@ -90,6 +91,11 @@ class Peer:
     def settings(self) -> dict[str, Any]:
         """The settings in force, for the JSON."""
         return {"threads": self.threads, "precision": self.precision, "fusion": self.fusion}
+
+    def cell_settings(self, native: Any) -> dict[str, Any]:
+        """Settings chosen for one built circuit (``build``'s result), for its
+        record in the JSON; none by default."""
+        return {}
 
     # -- state
     def build(self, spec: Spec) -> Any:
