@@ -525,6 +525,7 @@ def _job_methods(
     for circuit in circuits:
         num_clbits = circuit.num_clbits
         data_bytes = engine.state_data_bytes(circuit, precision)
+        # engine.memory_needed from its parts: data_bytes is also what the result keeps
         needed = data_bytes + engine.shot_bytes(num_clbits, shots) + initial_bytes
         circuit_method = _method(circuit, method, use_clifford, initial, needed, limit)
         if circuit_method == "stabilizer":
