@@ -435,9 +435,12 @@ def test_fusion_gives_the_same_state(max_fused, precision):
 def test_dense_gates_whose_lowest_target_is_just_above_one_vector(precision):
     # Targets on qubits 2 to 4 are inside the dense kernel's widest tile but
     # above one vector of amplitudes (AVX2 and AVX-512, both precisions): the
-    # kernel takes narrower contiguous tiles there.
+    # kernel takes narrower contiguous tiles there (2 targets on AVX2: runs of
+    # interleaved vectors as short as one).
     rng = np.random.default_rng(11)
-    for targets in ([2, 6, 8], [3, 6, 8, 9], [4, 5, 7, 9], [3, 5, 7, 8, 10], [4, 6, 7, 9, 10]):
+    pairs = ([1, 4], [2, 3], [2, 9], [3, 4], [3, 7], [4, 10], [5, 6])
+    more = ([2, 6, 8], [3, 6, 8, 9], [4, 5, 7, 9], [3, 5, 7, 8, 10], [4, 6, 7, 9, 10])
+    for targets in (*pairs, *more):
         circuit = svsim.Circuit(11)
         for q in range(11):
             circuit.ry(float(rng.uniform(0, 3)), q)

@@ -317,12 +317,13 @@ inline unsigned contiguous_run(index_t outer, const IndexExpander& expand, unsig
 // fill and stores cost more than the multiply-add they save per product.
 // Measured on AVX2 (Zen 3, one thread, thread CPU time, against the Gauss
 // tiles alternating): single precision 0.72-0.91 of their time at 20 qubits
-// and 0.75-0.88 at 16, on seven target pairs from {3, 4} to {10, 14}; double
-// 0.74-0.90 at 20 qubits on six of them (one 1.24, in a noisy run).  qsim's
-// 2-target gates had been 1.5-1.6 times faster than the tiles.  AVX2 only:
-// AVX-512, with 32 registers, keeps the tiles (not measured there).  Needs
-// runs of at least one vector of consecutive amplitudes (the targets and
-// controls above it) and a state aligned to a vector.
+// and 0.75-0.88 at 16, on seven target pairs from {3, 4} to {10, 14}, where
+// qsim's 2-target gates had been 1.5-1.6 times faster than the tiles; whole
+// qv-20 and qcbm-20 about 0.97.  Single precision on AVX2 only: in double the
+// pairs gained 0.5-0.92 but {5, 6} at 20 qubits lost (1.1-1.46) and qv-20 did
+// not gain, and AVX-512, with 32 registers, was not measured.  Needs runs of
+// at least one vector of consecutive amplitudes (the targets and controls
+// above it) and a state aligned to a vector.
 template <typename T>
 void dense2_interleaved(T* data, index_t outer, unsigned run, const IndexExpander& expand,
                         const index_t* offsets, const std::complex<T>* matrix,
@@ -410,7 +411,7 @@ void dense_tiled(std::complex<T>* state, index_t outer, const IndexExpander& exp
   // of 16 against 3.5.  Narrower than a vector they are gathered (below).
   constexpr unsigned L = kVectorBytes / sizeof(T);
   const unsigned run = contiguous_run(outer, expand, B);
-  if constexpr (K == 4 && kVectorBytes == 32) {
+  if constexpr (K == 4 && kVectorBytes == 32 && sizeof(T) == 4) {
     if (run >= L / 2 && reinterpret_cast<std::uintptr_t>(data) % kVectorBytes == 0) {
       return dense2_interleaved<T>(data, outer, run, expand, offsets, matrix, par);
     }
