@@ -159,11 +159,12 @@ def sparse_unitary(width: int, block_width: int, rng: np.random.Generator) -> np
 
 
 @pytest.mark.parametrize("precision", ["double", "single"])
-@pytest.mark.parametrize("width", [3, 4, 5])
+@pytest.mark.parametrize("width", [2, 3, 4, 5])
 def test_sparse_unitaries(width, precision):
     # Fused gates from permutations and few one-qubit gates are sparse; from 3
     # targets on, above the low bits, the kernel skips their zeros (half, a
-    # quarter or an eighth of each row).  Placements above and across the low bits.
+    # quarter or an eighth of each row); on 2 it computes them (in single
+    # precision on AVX2, interleaved).  Placements above and across the low bits.
     rng = np.random.default_rng(40 + width)
     num_qubits = width + 6
     high = list(range(6, num_qubits))

@@ -379,6 +379,17 @@ template <typename T, unsigned K>
 void dense_tiled(std::complex<T>* state, index_t outer, const IndexExpander& expand,
                  const index_t* offsets, const std::complex<T>* matrix, const Parallelism& par) {
   constexpr unsigned B = dense_tile_width<T>();
+  constexpr unsigned L = kVectorBytes / sizeof(T);
+  const unsigned run = contiguous_run(outer, expand, B);
+  T* data = reinterpret_cast<T*>(state);
+  // Chosen before the Gauss setup, which it does not use.  On 2 targets the
+  // tiles compute every entry of a row too (dense_row_work), so matrices with
+  // zeros lose nothing here.
+  if constexpr (K == 4 && kVectorBytes == 32 && sizeof(T) == 4) {
+    if (run >= L / 2 && reinterpret_cast<std::uintptr_t>(data) % kVectorBytes == 0) {
+      return dense2_interleaved<T>(data, outer, run, expand, offsets, matrix, par);
+    }
+  }
   GaussMatrix<T, K> gauss;
   const T* mr = gauss.re;
   alignas(64) T mi[K * K];
@@ -403,19 +414,11 @@ void dense_tiled(std::complex<T>* state, index_t outer, const IndexExpander& exp
     }
   }
   const unsigned work = dense_row_work(K, row_entries);
-  T* data = reinterpret_cast<T*>(state);
   // Tiles narrower than the widest (a target or control on the bits just
   // above one vector) ran as fast per amplitude, measured on AVX2 (Zen 3, 20
   // qubits, single, one thread): 4 targets with the lowest on qubit 3 took
   // 2.2 ms in tiles of 8 against 3.5 ms gathered; on qubit 4, 2.0 ms in tiles
   // of 16 against 3.5.  Narrower than a vector they are gathered (below).
-  constexpr unsigned L = kVectorBytes / sizeof(T);
-  const unsigned run = contiguous_run(outer, expand, B);
-  if constexpr (K == 4 && kVectorBytes == 32 && sizeof(T) == 4) {
-    if (run >= L / 2 && reinterpret_cast<std::uintptr_t>(data) % kVectorBytes == 0) {
-      return dense2_interleaved<T>(data, outer, run, expand, offsets, matrix, par);
-    }
-  }
   if (run >= B) {
     return dense_contiguous_tiles<T, K, B>(data, outer, expand, offsets, gauss, columns, work, par);
   }
