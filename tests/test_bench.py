@@ -22,6 +22,7 @@ from svsim.bench.checks import (
     sample_check,
 )
 from svsim.bench.peers import PEERS, SvsimPeer, make_peer
+from svsim.bench.report import headline, micro_per_gate
 
 SMALL = {
     "threads": [1],
@@ -279,6 +280,27 @@ def test_gate_microbenchmarks_work_on_the_whole_state():
         assert all(n - 1 not in op.qubits for op in spec.ops[1:])
     fresh = C.micro_spec("h", 0, n, 1, reach_all=False)
     assert [(op.name, op.qubits) for op in fresh.ops] == [("h", (0,))]
+
+
+def test_a_gate_lost_in_the_noise_is_not_measured_and_not_summed():
+    # qsim runs one gate per circuit: at 24 qubits the gate can take less than the
+    # noise of the circuit's fixed cost.  That figure is "not measured", not 0 s, and
+    # the headline's sum over targets leaves out a simulator missing one of them.
+    def micro(sim: str, gate: str, target: int | None, median: float) -> dict:
+        return {"section": "micro", "sim": sim, "precision": "single", "threads": 1,
+                "n": 24, "family": gate, "gate": gate, "target": target,
+                "median_s": median, "reps": 10}  # fmt: skip
+
+    records = [micro(sim, "empty", None, 1.0) for sim in ("svsim", "qsim", "lightning")]
+    for target in (0, 12):
+        records += [micro("svsim", "h", target, 1.1), micro("lightning", "h", target, 1.2)]
+    records += [micro("qsim", "h", 0, 0.9), micro("qsim", "h", 12, 1.5)]
+    per_gate = micro_per_gate(records)
+    assert per_gate[("qsim", "single", 1, 24, "h", 0)] is None
+    assert per_gate[("qsim", "single", 1, 24, "h", 12)] == pytest.approx(0.05)
+    rows = {row["peer"]: row for row in headline({"meta": {}, "records": records})}
+    assert set(rows) == {"lightning"}
+    assert rows["lightning"]["ratio"] == pytest.approx(0.5)
 
 
 # Peers that number their qubits from the other end than svsim (both precisions).

@@ -60,7 +60,10 @@ def _ratio(mine: float | None, theirs: float | None) -> str:
 
 def micro_per_gate(records: list[dict[str, Any]]) -> dict[tuple, float | None]:
     """(sim, precision, threads, n, gate, target) -> per-gate seconds
-    ((median - median of the empty circuit) / repetitions, at least 0)."""
+    ((median - median of the empty circuit) / repetitions), or None when not
+    measured: not run, or not above the empty circuit's time (a gate lost in
+    the noise of a circuit's fixed cost, as qsim's one gate per circuit at 24
+    qubits is)."""
     empty = {
         (r["sim"], r["precision"], r["threads"], r["n"]): r["median_s"]
         for r in records
@@ -72,10 +75,8 @@ def micro_per_gate(records: list[dict[str, Any]]) -> dict[tuple, float | None]:
             continue
         key = (r["sim"], r["precision"], r["threads"], r["n"], r["gate"], r["target"])
         base = empty.get(key[:4])
-        if r["median_s"] is None or base is None:
-            out[key] = None
-        else:
-            out[key] = max(r["median_s"] - base, 0.0) / r["reps"]
+        above = None if r["median_s"] is None or base is None else r["median_s"] - base
+        out[key] = above / r["reps"] if above is not None and above > 0 else None
     return out
 
 
@@ -110,12 +111,16 @@ def headline(results: dict[str, Any]) -> list[dict[str, Any]]:
         table.setdefault((r["precision"], r["threads"], r["family"], r["n"]), {})[r["sim"]] = r[
             "median_s"
         ]
-    micro = micro_per_gate(all_records)
-    for (sim, prec, t, n, gate, _target), value in micro.items():
-        if value is not None:
-            key = (prec, t, f"micro:{gate}", n)
-            cell = table.setdefault(key, {})
-            cell[sim] = cell.get(sim, 0.0) + value  # summed over the targets
+    # A gate's time summed over its targets, for a simulator measured on every
+    # target that svsim was: a sum over fewer targets does not compare.
+    targets: dict[tuple, dict[str, dict[int, float | None]]] = {}
+    for (sim, prec, t, n, gate, target), value in micro_per_gate(all_records).items():
+        targets.setdefault((prec, t, f"micro:{gate}", n), {}).setdefault(sim, {})[target] = value
+    for key, by_sim in targets.items():
+        wanted = by_sim.get("svsim", {}).keys()
+        for sim, values in by_sim.items():
+            if values.keys() == wanted and None not in values.values():
+                table.setdefault(key, {})[sim] = sum(v for v in values.values() if v is not None)
     rows = []
     for prec, t, family in sorted({k[:3] for k in table}):
         sizes = sorted(k[3] for k in table if k[:3] == (prec, t, family))
@@ -242,6 +247,7 @@ def write_markdown(results: dict[str, Any], path: str | os.PathLike[str]) -> str
             "",
             "Per gate: (median of the circuit - median of the empty circuit) / repetitions; "
             "fusion off (qsim cannot turn it off: one gate per circuit). "
+            "–: not run, or no slower than the empty circuit (below the noise). "
             "% floor = one-pass copy time / svsim's per-gate time.",
             "",
             "| gate | target | n | "
@@ -365,7 +371,7 @@ def write_plots(results: dict[str, Any], directory: str | os.PathLike[str]) -> l
             (r["n"], r["median_s"])
         )
     for (sim, prec, t, n, gate, target), value in micro_per_gate(records).items():
-        if value is not None and value > 0 and target == n // 2:
+        if value is not None and target == n // 2:
             series.setdefault(f"micro_{gate}", {}).setdefault((sim, prec, t), []).append((n, value))
     written = []
     most = max((r["threads"] for r in records), default=1)
