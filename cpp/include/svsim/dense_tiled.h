@@ -837,8 +837,8 @@ void dense_1q_in_vector(T* data, index_t size, const std::complex<T>* m, const P
   });
 }
 
-// Target at or above one vector: vector s of each block of 2S vectors pairs
-// with vector S + s.
+// Target at or above one vector: vector s of each block of 2 * span vectors
+// pairs with vector span + s.
 template <typename T>
 void dense_1q_vector_pairs(T* data, index_t size, unsigned target, const std::complex<T>* m,
                            const Parallelism& par) {
@@ -870,12 +870,12 @@ void dense_1q_vector_pairs(T* data, index_t size, unsigned target, const std::co
 template <typename T>
 void dense_1q(std::complex<T>* state, index_t size, unsigned target, const std::complex<T>* m,
               const Parallelism& par) {
-  // Whole vectors, measured on AVX2 (Zen 3, one thread, a u gate timed alone,
-  // alternating with the loops below): at 24 qubits in double 3-5x faster on
-  // targets 0-2 (33-50 ms -> 9-11.5), 1.8-2x on 3-12 and 1.2x on the top one;
-  // at 20 in single 1.6-4x on 0-2 and 1.1-1.9x above; 22 in double on two
-  // threads 1.6-4.4x below the top qubit, level on it.  The baseline build and
-  // AVX-512 (not measured) keep the loops below.
+  // Whole vectors, measured on AVX2 (Zen 3, a u gate timed alone, alternating
+  // with the loops below; bench/RESULTS.md): 2.1-5x faster on targets 0-2 (24
+  // qubits, double, one thread: 33-50 ms -> 9-11.5), 1.1-2.7x on the middle
+  // ones; on the top one 1.1-1.8x, except 1.1x slower at 22 qubits in single,
+  // and level on two threads.  The baseline build and AVX-512 (not measured)
+  // keep the loops below.
   if constexpr (kVectorBytes == 32) {
     constexpr unsigned P = kVectorBytes / sizeof(T) / 2;
     T* data = reinterpret_cast<T*>(state);
