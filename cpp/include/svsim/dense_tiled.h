@@ -790,24 +790,25 @@ void dense_1q_low(std::complex<T>* state, index_t size, const std::complex<T>* m
 
 // A one-qubit matrix on whole vectors of interleaved amplitudes, as
 // dense2_interleaved multiplies: with m = c + id and x + iy,
-// m (x + iy) = c [x, y] + d [-y, x].  Lane j of `c` and `d` gets row `row`,
-// column `column` of m.
+// m (x + iy) = c [x, y] + d [-y, x].  Lane j multiplies by entry(j).
 template <typename T>
 struct OneQubitFactors {
   using vec = typename VectorLanes<T>::vec;
   vec c, d;
-  template <typename Row, typename Column>
-  OneQubitFactors(const std::complex<T>* m, Row row, Column column) {
+  template <typename Entry>
+  explicit OneQubitFactors(Entry entry) {
     constexpr unsigned L = VectorLanes<T>::B;
     alignas(64) T cs[L], ds[L];
     for (unsigned j = 0; j < L; ++j) {
-      const std::complex<T> e = m[2 * row(j) + column(j)];
+      const std::complex<T> e = entry(j);
       cs[j] = e.real();
       ds[j] = j % 2 ? e.imag() : -e.imag();
     }
     std::memcpy(&c, cs, sizeof c);
     std::memcpy(&d, ds, sizeof d);
   }
+  // One entry in every lane.
+  explicit OneQubitFactors(std::complex<T> e) : OneQubitFactors([e](unsigned) { return e; }) {}
   // m x for the vector v and its copy w with real and imaginary parts swapped.
   vec times(vec v, vec w) const { return c * v + d * w; }
 };
@@ -822,8 +823,8 @@ void dense_1q_in_vector(T* data, index_t size, const std::complex<T>* m, const P
   constexpr auto lanes = std::make_index_sequence<Lanes::B>{};
   static_assert((1u << Target) < P);
   auto row = [](unsigned j) { return (j / 2 >> Target) & 1; };
-  const OneQubitFactors<T> self(m, row, row);
-  const OneQubitFactors<T> partner(m, row, [&](unsigned j) { return 1 - row(j); });
+  const OneQubitFactors<T> self([&](unsigned j) { return m[3 * row(j)]; });
+  const OneQubitFactors<T> partner([&](unsigned j) { return m[1 + row(j)]; });
   vec* at = reinterpret_cast<vec*>(data);
   Parallelism per_vector = par;
   per_vector.min_items = std::max<index_t>(1, par.min_items / P);
@@ -846,9 +847,7 @@ void dense_1q_vector_pairs(T* data, index_t size, unsigned target, const std::co
   using vec = typename Lanes::vec;
   constexpr unsigned P = Lanes::B / 2;
   constexpr auto lanes = std::make_index_sequence<Lanes::B>{};
-  auto entry = [](unsigned e) { return [e](unsigned) { return e; }; };
-  const OneQubitFactors<T> m00(m, entry(0), entry(0)), m01(m, entry(0), entry(1));
-  const OneQubitFactors<T> m10(m, entry(1), entry(0)), m11(m, entry(1), entry(1));
+  const OneQubitFactors<T> m00(m[0]), m01(m[1]), m10(m[2]), m11(m[3]);
   const unsigned span_bits = target - __builtin_ctz(P);
   const index_t span = index_t{1} << span_bits;  // vectors between a pair's two
   vec* at = reinterpret_cast<vec*>(data);
