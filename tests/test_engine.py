@@ -204,6 +204,22 @@ def test_statevector_is_a_view_of_the_kernel_buffer():
     assert single.statevector.dtype == np.complex64
 
 
+def test_output_records_the_run_it_came_from():
+    """Each field of the output holds what its name says (it is made from the
+    kernel's dict by position)."""
+    circuit = svsim.Circuit(3, 3).h(0).cx(0, 1).cz(1, 2).save_probabilities(label="p")
+    circuit.measure(0, 0).x(2, condition=(0, 1)).measure([1, 2], [1, 2])
+    out = run_experiment(circuit, shots=37, seed=5, precision="single", threads=2, fusion=False)
+    assert (out.seed, out.shots, out.threads, out.precision) == (5, 37, 2, "single")
+    assert out.fusion is False and out.mpi is None and out.time_taken > 0
+    assert out.memory.shape == (37, 1) and out.memory.dtype == np.uint64
+    assert out.method == "branching" and out.branches == 2 and not out.branching_fell_back
+    assert out.statevector.dtype == np.complex64 and out.statevector.shape == (8,)
+    np.testing.assert_allclose(out.saves["p"], [0.5, 0, 0, 0.5, 0, 0, 0, 0], atol=1e-6)
+    assert out.ops_encoded == circuit.encode().num_ops == out.ops_run  # no fusion
+    assert out.gates_run["dense_1"] >= 1 and out.gate_sweeps >= 1
+
+
 def test_mid_circuit_statevector_save_is_a_snapshot():
     circuit = svsim.Circuit(2).h(0).save_statevector("before").cx(0, 1).save_statevector("after")
     out = run_experiment(circuit, shots=1, seed=1)

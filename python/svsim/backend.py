@@ -339,15 +339,9 @@ class BasicSimulator(qt.BackendBase):  # type: ignore[misc]
             ]
         )
         job_id = new_job_id()
+        # The fields in order: by name they cost 0.5 us more (engine.ExperimentOutput.of_kernel)
         spec = JobSpec(
-            job_id=job_id,
-            backend_name=self.name,
-            backend_version=self.backend_version,
-            experiments=experiments,
-            shots=shots,
-            memory=memory,
-            initial=initial,
-            settings=settings,
+            job_id, self.name, self.backend_version, experiments, shots, memory, initial, settings
         )
         # A tiny job runs here, inside run() (docs/jobs.md): on the backend's own worker
         # it would wait for the hand-off; with none queued, jobs still end in order.

@@ -123,16 +123,31 @@ class Result(*qt.result_bases):  # type: ignore[misc]
     def pending(
         cls,
         build: Callable[[], list[ExperimentResult]],
+        backend_name: str,
+        backend_version: str,
+        job_id: str,
+        time_taken: float,
+        date: str | None = None,
         finished_at: float | None = None,
-        **fields: Any,
     ) -> Result:
-        """A result whose :attr:`results` are ``build()``, called once, on first use;
-        ``fields`` are the constructor's other arguments.  Given ``finished_at``
-        (a ``time.time()``) instead of ``date``, the date is that time in ISO
-        form, written when first read (it costs 10 us, a fifth of a tiny job)."""
-        result = cls(results=[], **fields)
+        """A successful job's result whose :attr:`results` are ``build()``, called
+        once, on first use.  Given ``finished_at`` (a ``time.time()``) instead of
+        ``date``, the date is that time in ISO form, written when first read (it
+        costs 10 us, a fifth of a tiny job).  The arguments are named, not passed
+        on as ``**fields``: that cost 1 us more (issue 20)."""
+        result = cls(
+            backend_name,
+            backend_version,
+            job_id,
+            True,
+            [],
+            date=date,
+            status="COMPLETED",
+            header={"backend_name": backend_name, "backend_version": backend_version},
+            time_taken=time_taken,
+        )
         result._builder = build
-        if fields.get("date") is None:
+        if date is None:
             result._finished_at = finished_at
         return result
 

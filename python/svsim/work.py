@@ -418,15 +418,12 @@ def result_from_outputs(
         time_taken = sum(float(out.time_taken) for out in outputs)
     return Result.pending(
         functools.partial(experiment_results, outputs, circuits, memory, metadata, settings),
-        finished_at=time.time() if date is None else None,
-        backend_name=backend_name,
-        backend_version=backend_version,
-        job_id=job_id,
-        success=True,
-        date=date,
-        status="COMPLETED",
-        header={"backend_name": backend_name, "backend_version": backend_version},
-        time_taken=float(time_taken),
+        backend_name,
+        backend_version,
+        job_id,
+        float(time_taken),
+        date,
+        time.time() if date is None else None,
     )
 
 
