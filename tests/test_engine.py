@@ -127,7 +127,7 @@ def test_dense_unitaries_above_the_low_bits(width, precision):
         check_unitary(random_unitary(width, rng), qubits, num_qubits, precision, rng)
 
 
-KERNEL_TESTS = "dense_unitar or sparse_unitaries or every_gate"
+KERNEL_TESTS = "dense_unitar or sparse_unitaries or every_gate or diagonals_beyond"
 
 
 @pytest.mark.parametrize("isa", ["avx2", "none"])
@@ -183,6 +183,32 @@ def test_random_circuits(num_qubits, precision):
         got = final_state(circuit, precision)
         np.testing.assert_allclose(
             got, reference_statevector(circuit), atol=TOLERANCE[precision], rtol=0
+        )
+
+
+@pytest.mark.parametrize("precision", ["double", "single"])
+def test_diagonals_beyond_one_chunk(precision):
+    # The diagonal kernels walk the state in chunks of 2048 vectors; at 13 qubits
+    # there are several, and a low controlled diagonal's factors repeat every
+    # 8 to 64 amplitudes along them.  Fusion stays off below 14 qubits.
+    rng = np.random.default_rng(13)
+    psi = random_state(13, rng)
+    diagonals = ("rz", "p", "z", "s", "t", "cz", "cp", "crz", "mcp")
+    for qubits in [(0, 1), (1, 0), (2, 5), (3, 4), (5, 4), (0, 6), (12, 1), (11, 12)]:
+        circuit = svsim.Circuit(13)
+        for name in diagonals:
+            spec = GATES[name]
+            params = tuple(rng.uniform(-2 * np.pi, 2 * np.pi, spec.num_params))
+            if name == "mcp":
+                add_gate(circuit, name, params, (*qubits, 7))
+            else:
+                add_gate(circuit, name, params, qubits[: spec.num_controls + spec.num_targets])
+        np.testing.assert_allclose(
+            final_state(circuit, precision, psi, threads=2),
+            reference_statevector(circuit, psi),
+            atol=TOLERANCE[precision],
+            rtol=0,
+            err_msg=f"diagonals on {qubits}",
         )
 
 

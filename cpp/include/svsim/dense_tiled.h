@@ -894,88 +894,39 @@ void dense_1q(std::complex<T>* state, index_t size, unsigned target, const std::
   }
 }
 
-// A one-qubit diagonal on whole vectors of interleaved amplitudes: one set of
-// factors for every vector when the target is inside a vector, else the
-// factors of d[0] or d[1], whichever the vector's amplitudes take.
+// A diagonal whose factors repeat every `period` amplitudes (a power of two
+// from 8 to 64 that divides size): amplitude i is multiplied by f[i % period].
+// On AVX2, whole vectors of interleaved amplitudes, each by the factors of its
+// place in the period.
 template <typename T>
-void diagonal_1q_vectors(T* data, index_t size, unsigned target, const std::complex<T>* d,
-                         const Parallelism& par) {
-  using Lanes = VectorLanes<T>;
-  using vec = typename Lanes::vec;
-  constexpr unsigned P = Lanes::B / 2;  // amplitudes per vector
-  constexpr auto lanes = std::make_index_sequence<Lanes::B>{};
-  vec* at = reinterpret_cast<vec*>(data);
-  Parallelism per_vector = par;
-  per_vector.min_items = std::max<index_t>(1, par.min_items / P);
-  if ((1u << target) < P) {
-    const OneQubitFactors<T> f([&](unsigned j) { return d[(j / 2 >> target) & 1]; });
-    for_each_chunk(per_vector, size / P, [=](index_t begin, index_t end) {
-      for (index_t i = begin; i < end; ++i)
-        at[i] = f.times(at[i], Lanes::template swap_lanes<0>(at[i], lanes));
-    });
-    return;
-  }
-  // Runs of 2^shift vectors share one factor (vector i's target bit is bit
-  // shift of i): long runs take it once per run, short ones choose it per
-  // vector (measured on AVX2: a run of one to four vectors per choice was up
-  // to 2x slower, the choice per vector on long runs 1.2-1.4x).
-  const OneQubitFactors<T> f0(d[0]), f1(d[1]);
-  const unsigned shift = target - __builtin_ctz(P);
-  if (shift < 3) {
-    for_each_chunk(per_vector, size / P, [=](index_t begin, index_t end) {
-      for (index_t i = begin; i < end; ++i) {
-        const OneQubitFactors<T>& f = (i >> shift) & 1 ? f1 : f0;
-        at[i] = f.times(at[i], Lanes::template swap_lanes<0>(at[i], lanes));
-      }
-    });
-    return;
-  }
-  const index_t run = index_t{1} << shift;
-  for_each_chunk(per_vector, size / P, [=](index_t begin, index_t end) {
-    for (index_t i = begin; i < end;) {
-      const index_t stop = std::min(end, (i | (run - 1)) + 1);
-      const OneQubitFactors<T> f = (i >> shift) & 1 ? f1 : f0;
-      for (; i < stop; ++i) at[i] = f.times(at[i], Lanes::template swap_lanes<0>(at[i], lanes));
-    }
-  });
-}
-
-// A one-qubit diagonal without controls; the state must have at least 8 amplitudes.
-template <typename T>
-void diagonal_1q(std::complex<T>* state, index_t size, unsigned target, const std::complex<T>* d,
-                 const Parallelism& par) {
-  // The factor of amplitude i is d[(i >> target) & 1].
+void periodic_diagonal(std::complex<T>* state, index_t size, index_t period,
+                       const std::complex<T>* f, const Parallelism& par) {
   T* data = reinterpret_cast<T*>(state);
   if constexpr (kVectorBytes == 32) {  // as dense_1q: AVX2 only, measured there
-    if (reinterpret_cast<std::uintptr_t>(data) % kVectorBytes == 0)
-      return diagonal_1q_vectors(data, size, target, d, par);
+    if (reinterpret_cast<std::uintptr_t>(data) % kVectorBytes == 0) {
+      using Lanes = VectorLanes<T>;
+      using vec = typename Lanes::vec;
+      constexpr unsigned P = Lanes::B / 2;  // amplitudes per vector
+      constexpr auto lanes = std::make_index_sequence<Lanes::B>{};
+      std::vector<OneQubitFactors<T>> factors;
+      for (index_t v = 0; v < period / P; ++v)
+        factors.emplace_back([&](unsigned j) { return f[v * P + j / 2]; });
+      const OneQubitFactors<T>* of_vector = factors.data();
+      const index_t place = period / P - 1;  // vector i's place in the period: i & place
+      vec* at = reinterpret_cast<vec*>(data);
+      Parallelism per_vector = par;
+      per_vector.min_items = std::max<index_t>(1, par.min_items / P);
+      for_each_chunk(per_vector, size / P, [=](index_t begin, index_t end) {
+        for (index_t i = begin; i < end; ++i)
+          at[i] = of_vector[i & place].times(at[i], Lanes::template swap_lanes<0>(at[i], lanes));
+      });
+      return;
+    }
   }
-  if (target >= 6) {
-    // Runs of 2^target amplitudes share one factor: each is scaled by it (a
-    // table of 64 copies filled per group was 1.3x slower on the top qubit).
-    const index_t run = index_t{1} << target;
-    for_each_chunk(par, size, [&](index_t begin, index_t end) {
-      for (index_t start = begin; start < end;) {
-        const index_t stop = std::min(end, (start | (run - 1)) + 1);
-        const T gr = d[(start >> target) & 1].real(), gi = d[(start >> target) & 1].imag();
-        T* x = data + 2 * start;
-#pragma omp simd
-        for (index_t j = 0; j < stop - start; ++j) {
-          const T p = x[2 * j], q = x[2 * j + 1];
-          x[2 * j] = gr * p - gi * q;
-          x[2 * j + 1] = gr * q + gi * p;
-        }
-        start = stop;
-      }
-    });
-    return;
-  }
-  // Below: a pattern of period 2 * 2^target, at most 64, repeated: kept in a table.
-  const index_t period = std::max<index_t>(8, index_t{2} << target);
   alignas(64) T fr[64], fi[64];
   for (index_t j = 0; j < period; ++j) {
-    fr[j] = d[(j >> target) & 1].real();
-    fi[j] = d[(j >> target) & 1].imag();
+    fr[j] = f[j].real();
+    fi[j] = f[j].imag();
   }
   for_each_chunk(par, size, [&](index_t begin, index_t end) {
     for (index_t start = begin; start < end; start += period) {
@@ -986,6 +937,59 @@ void diagonal_1q(std::complex<T>* state, index_t size, unsigned target, const st
         x[2 * j] = fr[j] * p - fi[j] * q;
         x[2 * j + 1] = fr[j] * q + fi[j] * p;
       }
+    }
+  });
+}
+
+// A one-qubit diagonal without controls; the state must have at least 8
+// amplitudes.  Amplitude i is multiplied by d[(i >> target) & 1].
+template <typename T>
+void diagonal_1q(std::complex<T>* state, index_t size, unsigned target, const std::complex<T>* d,
+                 const Parallelism& par) {
+  if (target < kLowChunkBits) {
+    const index_t period = std::max<index_t>(8, index_t{2} << target);
+    std::complex<T> f[64];
+    for (index_t j = 0; j < period; ++j) f[j] = d[(j >> target) & 1];
+    return periodic_diagonal(state, size, period, f, par);
+  }
+  // Runs of 2^target amplitudes share one factor: each run is scaled by it (a
+  // table of 64 copies of it, refilled per 64 amplitudes, was 1.1-1.4x slower
+  // on the top qubit on AVX2, 2.7x on the middle one in a cache-blocked run).
+  const index_t run = index_t{1} << target;
+  T* data = reinterpret_cast<T*>(state);
+  if constexpr (kVectorBytes == 32) {
+    if (reinterpret_cast<std::uintptr_t>(data) % kVectorBytes == 0) {
+      using Lanes = VectorLanes<T>;
+      using vec = typename Lanes::vec;
+      constexpr unsigned P = Lanes::B / 2;
+      constexpr auto lanes = std::make_index_sequence<Lanes::B>{};
+      const OneQubitFactors<T> f0(d[0]), f1(d[1]);
+      const index_t run_vectors = run / P;
+      vec* at = reinterpret_cast<vec*>(data);
+      Parallelism per_vector = par;
+      per_vector.min_items = std::max<index_t>(1, par.min_items / P);
+      for_each_chunk(per_vector, size / P, [=](index_t begin, index_t end) {
+        for (index_t i = begin; i < end;) {
+          const index_t stop = std::min(end, (i | (run_vectors - 1)) + 1);
+          const OneQubitFactors<T> f = (i / run_vectors) & 1 ? f1 : f0;
+          for (; i < stop; ++i) at[i] = f.times(at[i], Lanes::template swap_lanes<0>(at[i], lanes));
+        }
+      });
+      return;
+    }
+  }
+  for_each_chunk(par, size, [&](index_t begin, index_t end) {
+    for (index_t start = begin; start < end;) {
+      const index_t stop = std::min(end, (start | (run - 1)) + 1);
+      const T gr = d[(start >> target) & 1].real(), gi = d[(start >> target) & 1].imag();
+      T* x = data + 2 * start;
+#pragma omp simd
+      for (index_t j = 0; j < stop - start; ++j) {
+        const T p = x[2 * j], q = x[2 * j + 1];
+        x[2 * j] = gr * p - gi * q;
+        x[2 * j + 1] = gr * q + gi * p;
+      }
+      start = stop;
     }
   });
 }

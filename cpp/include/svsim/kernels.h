@@ -146,9 +146,9 @@ inline index_t bits_at(index_t value, const std::vector<unsigned>& positions) {
 
 // Gates whose qubits all lie below this act alike on every chunk of at most
 // 64 amplitudes.  X and SWAP with a qubit below it exchange runs of fewer than
-// 64 amplitudes, which swap_amplitudes walks chunk by chunk; controlled
-// diagonals with runs under 8 amplitudes and all qubits below it go through a
-// factor table of the chunk.
+// 64 amplitudes, which swap_amplitudes walks chunk by chunk; diagonals with all
+// their qubits below it multiply by a table of the chunk's factors
+// (periodic_diagonal).
 constexpr unsigned kLowChunkBits = 6;
 
 // A diagonal on k targets (k may be 0), for any targets and controls.  It
@@ -168,35 +168,6 @@ void apply_diagonal_generic(StateView<T> psi, const std::vector<unsigned>& targe
   }
   if (factors.empty()) return;
   const unsigned lowest = lowest_bit(targets, controls);
-  const unsigned highest = highest_bit(targets, controls);
-  if (lowest < 3 && highest < kLowChunkBits) {
-    // Runs of fewer than 8 amplitudes, all in the low bits: every chunk of
-    // 2^(highest + 1) amplitudes takes the same factors, so one vectorised
-    // sweep multiplies by a table of them (1 where the controls are not set).
-    const index_t chunk = index_t{1} << (highest + 1);
-    std::vector<T> table_re(chunk, T(1)), table_im(chunk, T(0));
-    const index_t control_mask = bit_mask(controls);
-    for (index_t j = 0; j < chunk; ++j) {
-      if ((j & control_mask) != control_mask) continue;
-      const index_t m = bits_at(j, targets);
-      table_re[j] = d[m].real();
-      table_im[j] = d[m].imag();
-    }
-    Parallelism per_chunk = par;
-    per_chunk.min_items = std::max<index_t>(1, par.min_items / chunk);
-    const T* fr = table_re.data();
-    const T* fi = table_im.data();
-    parallel_for(per_chunk, psi.size() / chunk, [&](index_t c) {
-      T* x = reinterpret_cast<T*>(data + c * chunk);
-#pragma omp simd
-      for (index_t j = 0; j < chunk; ++j) {
-        const T p = x[2 * j], q = x[2 * j + 1];
-        x[2 * j] = fr[j] * p - fi[j] * q;
-        x[2 * j + 1] = fr[j] * q + fi[j] * p;
-      }
-    });
-    return;
-  }
   if (lowest < 3) {  // runs of fewer than 8 amplitudes: visit them one by one
     parallel_for(par, outer_count(psi.num_qubits(), expand), [&](index_t i) {
       const index_t base = expand(i);
@@ -211,6 +182,22 @@ void apply_diagonal_generic(StateView<T> psi, const std::vector<unsigned>& targe
       for (index_t j = 0; j < length; ++j) x[j] = cmul(factor, x[j]);
     }
   });
+}
+
+// The factors of a diagonal whose targets and controls all lie below
+// kLowChunkBits over one period of 2^(highest + 1) amplitudes, at least 8:
+// the same factors repeat along the state (1 where a control is 0).
+template <typename T>
+std::vector<std::complex<T>> low_diagonal_period(const std::vector<unsigned>& targets,
+                                                 const std::vector<unsigned>& controls,
+                                                 const std::complex<T>* d) {
+  const index_t period = std::max<index_t>(8, index_t{2} << highest_bit(targets, controls));
+  std::vector<std::complex<T>> factors(period, std::complex<T>(1));
+  const index_t control_mask = bit_mask(controls);
+  for (index_t j = 0; j < period; ++j) {
+    if ((j & control_mask) == control_mask) factors[j] = d[bits_at(j, targets)];
+  }
+  return factors;
 }
 
 // A diagonal gate on qubits at or above a block's low bits: constant over
