@@ -386,3 +386,39 @@ def test_floor_counts_the_fused_programs_multiply_adds(capsys):
     assert cells[2] and all(2 <= int(part.split("q")[0]) <= 4 for part in cells[2].split(", "))
     assert float(cells[4]) > 0 and int(cells[5]) > 0
     assert float(cells[7].split(" ")[0]) >= float(cells[4])
+
+
+def test_gates_times_every_cell_and_refuses_a_wrong_peer():
+    from svsim.bench import gates
+
+    records = gates.time_gates("svsim", 8, ["rz", "cz"], [0, 4], "double", 1, 1, 2)
+    assert [(r["gate"], r["target"]) for r in records] == [
+        ("rz", 0),
+        ("rz", 4),
+        ("cz", 0),
+        ("cz", 4),
+    ]
+    assert all(r["sim"] == "svsim" and math.isfinite(r["s"]) for r in records)
+    # svsim under another name passes its check against svsim; a wrong adapter does
+    # not, and nothing of it is timed.
+    assert len(gates.time_gates(KnobPeer(), 8, ["cz"], [0, 4], "double", 1, 1, 2)) == 2
+    wrong = gates.time_gates(ExtraGatePeer(), 8, ["rz"], [0, 4], "double", 1, 1, 2)
+    assert len(wrong) == 1 and "failed its check" in wrong[0]["skip"]
+    # The table: the median over rounds, and svsim's time over the peer's.
+    rounds = [
+        {"sim": sim, "gate": "rz", "target": 0, "s": s}
+        for sim, s in [("svsim", 1e-3), ("svsim", 3e-3), ("svsim", 2e-3), ("knob", 4e-3)]
+    ]
+    row = gates.table(rounds, ["svsim", "knob"]).splitlines()[-1]
+    assert [c.strip() for c in row.strip("|").split("|")] == ["rz", "0", "2.00", "4.00", "0.50"]
+
+
+def test_gates_command_runs_each_simulator_in_its_own_process(capsys):
+    from svsim.bench import gates
+
+    args = ["--qubits", "8", "--gates", "x", "--targets", "0,7", "--peers", "svsim"]
+    assert gates.main([*args, "--rounds", "1", "--repeats", "1", "--reps", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "| x | 0 |" in out and "| x | 7 |" in out and "8 qubits, double" in out
+    with pytest.raises(SystemExit):
+        gates.main(["--qubits", "8", "--targets", "8"])

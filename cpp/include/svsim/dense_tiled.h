@@ -795,6 +795,7 @@ template <typename T>
 struct OneQubitFactors {
   using vec = typename VectorLanes<T>::vec;
   vec c, d;
+  OneQubitFactors() = default;  // unset: for arrays filled later
   template <typename Entry>
   explicit OneQubitFactors(Entry entry) {
     constexpr unsigned L = VectorLanes<T>::B;
@@ -908,9 +909,11 @@ void periodic_diagonal(std::complex<T>* state, index_t size, index_t period,
       using vec = typename Lanes::vec;
       constexpr unsigned P = Lanes::B / 2;  // amplitudes per vector
       constexpr auto lanes = std::make_index_sequence<Lanes::B>{};
-      std::vector<OneQubitFactors<T>> factors;
+      // On the stack: a cache-blocked run comes here once per block (a period has
+      // at most 64 amplitudes, 32 vectors in double).
+      std::array<OneQubitFactors<T>, (index_t{1} << kLowChunkBits) / P> factors;
       for (index_t v = 0; v < period / P; ++v)
-        factors.emplace_back([&](unsigned j) { return f[v * P + j / 2]; });
+        factors[v] = OneQubitFactors<T>([&](unsigned j) { return f[v * P + j / 2]; });
       const OneQubitFactors<T>* of_vector = factors.data();
       const index_t place = period / P - 1;  // vector i's place in the period: i & place
       vec* at = reinterpret_cast<vec*>(data);
@@ -947,9 +950,8 @@ template <typename T>
 void diagonal_1q(std::complex<T>* state, index_t size, unsigned target, const std::complex<T>* d,
                  const Parallelism& par) {
   if (target < kLowChunkBits) {
-    // low_diagonal_period's table for one target, made on the stack: a cache-blocked
-    // run calls this once per block, and its heap vectors were slower (rz at 20 qubits
-    // on qubits 0-3, 4 of 5 alternations).
+    // low_diagonal_period's table for one target, made here: that one takes its
+    // qubits in vectors, which a cache-blocked run would make once per block.
     const index_t period = std::max<index_t>(8, index_t{2} << target);
     std::complex<T> f[64];
     for (index_t j = 0; j < period; ++j) f[j] = d[(j >> target) & 1];

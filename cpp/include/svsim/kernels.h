@@ -186,18 +186,19 @@ void apply_diagonal_generic(StateView<T> psi, const std::vector<unsigned>& targe
 
 // The factors of a diagonal whose targets and controls all lie below
 // kLowChunkBits over one period of 2^(highest + 1) amplitudes, at least 8:
-// the same factors repeat along the state (1 where a control is 0).
+// the same factors repeat along the state (1 where a control is 0).  They are
+// written to `factors` and the period is returned: a cache-blocked run makes
+// them once per block, where a vector on the heap cost more than the gate on
+// small blocks.
 template <typename T>
-std::vector<std::complex<T>> low_diagonal_period(const std::vector<unsigned>& targets,
-                                                 const std::vector<unsigned>& controls,
-                                                 const std::complex<T>* d) {
+index_t low_diagonal_period(const std::vector<unsigned>& targets,
+                            const std::vector<unsigned>& controls, const std::complex<T>* d,
+                            std::array<std::complex<T>, index_t{1} << kLowChunkBits>& factors) {
   const index_t period = std::max<index_t>(8, index_t{2} << highest_bit(targets, controls));
-  std::vector<std::complex<T>> factors(period, std::complex<T>(1));
   const index_t control_mask = bit_mask(controls);
-  for (index_t j = 0; j < period; ++j) {
-    if ((j & control_mask) == control_mask) factors[j] = d[bits_at(j, targets)];
-  }
-  return factors;
+  for (index_t j = 0; j < period; ++j)
+    factors[j] = (j & control_mask) == control_mask ? d[bits_at(j, targets)] : std::complex<T>(1);
+  return period;
 }
 
 // A diagonal gate on qubits at or above a block's low bits: constant over

@@ -276,9 +276,9 @@ void apply_diagonal(StateView<T> psi, const std::vector<unsigned>& targets,
     // A controlled diagonal on low qubits (cz(0, 1), cp(3, 4)): every chunk of
     // 2^(highest + 1) amplitudes takes the same factors.  Its generic walk
     // visited runs of 1 to 32 amplitudes one at a time.
-    const std::vector<std::complex<T>> f = low_diagonal_period(targets, controls, d);
-    SVSIM_DISPATCH(periodic_diagonal, psi.data(), psi.size(), static_cast<index_t>(f.size()),
-                   f.data(), par)
+    std::array<std::complex<T>, index_t{1} << kLowChunkBits> f;
+    const index_t period = low_diagonal_period(targets, controls, d, f);
+    SVSIM_DISPATCH(periodic_diagonal, psi.data(), psi.size(), period, f.data(), par)
   }
   apply_diagonal_generic(psi, targets, controls, d, par);
 }
