@@ -19,6 +19,7 @@ from svsim.gates import GATES
 __all__ = [
     "apply_instruction",
     "expectation_value",
+    "full_diagonal",
     "full_operator",
     "probabilities",
     "random_circuit",
@@ -90,8 +91,22 @@ def apply_instruction(
         spec = GATES[instr.name]
         split = len(instr.qubits) - spec.num_targets
         base = spec.matrix(*instr.params)
-        op = full_operator(base, instr.qubits[split:], instr.qubits[:split], num_qubits)
+        targets, controls = instr.qubits[split:], instr.qubits[:split]
+        if np.count_nonzero(base - np.diag(np.diagonal(base))) == 0:
+            return full_diagonal(np.diagonal(base), targets, controls, num_qubits) * state
+        op = full_operator(base, targets, controls, num_qubits)
     return op @ state
+
+
+def full_diagonal(
+    base: np.ndarray, targets: Sequence[int], controls: Sequence[int], num_qubits: int
+) -> np.ndarray:
+    """The diagonal of :func:`full_operator` for a diagonal gate whose own diagonal
+    is ``base``, without the 2**n x 2**n matrix (16 qubits would need 64 GiB)."""
+    index = np.arange(1 << num_qubits)
+    control_mask = sum(1 << c for c in controls)
+    sub = sum(((index >> t) & 1) << j for j, t in enumerate(targets))
+    return np.where(index & control_mask == control_mask, np.asarray(base)[sub], 1.0)
 
 
 def reference_statevector(circuit: Circuit, initial: np.ndarray | None = None) -> np.ndarray:

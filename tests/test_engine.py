@@ -30,7 +30,7 @@ def random_state(num_qubits: int, rng: np.random.Generator) -> np.ndarray:
     return v / np.linalg.norm(v)
 
 
-def final_state(circuit, precision="double", initial=None, threads=1, shots=1, seed=7):
+def final_state(circuit, precision="double", initial=None, threads=1, shots=1, seed=7, fusion=True):
     out = run_experiment(
         circuit,
         shots=shots,
@@ -38,6 +38,7 @@ def final_state(circuit, precision="double", initial=None, threads=1, shots=1, s
         precision=precision,
         threads=threads,
         initial_statevector=initial,
+        fusion=fusion,
     )
     return out.statevector
 
@@ -187,15 +188,25 @@ def test_random_circuits(num_qubits, precision):
 
 
 @pytest.mark.parametrize("precision", ["double", "single"])
-def test_diagonals_beyond_one_chunk(precision):
+@pytest.mark.parametrize(
+    ("num_qubits", "pairs"),
+    [
+        (13, [(0, 1), (1, 0), (2, 5), (3, 4), (5, 4), (0, 6), (12, 1), (11, 12), (8, 12), (9, 3)]),
+        (16, [(0, 15), (15, 2), (14, 15), (6, 15)]),
+    ],
+)
+def test_diagonals_beyond_one_chunk(num_qubits, pairs, precision):
     # The diagonal kernels walk the state in chunks of 2048 vectors; at 13 qubits
     # there are several, and a low controlled diagonal's factors repeat every
-    # 8 to 64 amplitudes along them.  Fusion stays off below 14 qubits.
+    # 8 to 64 amplitudes along them.  A controlled diagonal with a qubit from 6 up
+    # repeats them along runs (controlled_diagonal), cut in pieces of 2^14
+    # amplitudes: at 16 qubits a run of qubit 15 is two.  Fusion stays off below
+    # 14 qubits and is turned off above.
     rng = np.random.default_rng(13)
-    psi = random_state(13, rng)
+    psi = random_state(num_qubits, rng)
     diagonals = ("rz", "p", "z", "s", "t", "cz", "cp", "crz", "mcp")
-    for qubits in [(0, 1), (1, 0), (2, 5), (3, 4), (5, 4), (0, 6), (12, 1), (11, 12)]:
-        circuit = svsim.Circuit(13)
+    for qubits in pairs:
+        circuit = svsim.Circuit(num_qubits)
         for name in diagonals:
             spec = GATES[name]
             params = tuple(rng.uniform(-2 * np.pi, 2 * np.pi, spec.num_params))
@@ -204,7 +215,7 @@ def test_diagonals_beyond_one_chunk(precision):
             else:
                 add_gate(circuit, name, params, qubits[: spec.num_controls + spec.num_targets])
         np.testing.assert_allclose(
-            final_state(circuit, precision, psi, threads=2),
+            final_state(circuit, precision, psi, threads=2, fusion=False),
             reference_statevector(circuit, psi),
             atol=TOLERANCE[precision],
             rtol=0,

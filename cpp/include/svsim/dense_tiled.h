@@ -1013,6 +1013,121 @@ inline void multiply_by_factor(T* y, T fr, T fi, T sr, T si) {
   y[1] = fr * q + fi * p;
 }
 
+// A diagonal with controls and a qubit at or above kLowChunkBits (cz(12, 13),
+// cp(0, 23)), with at most kMaxHighDiagonalTargets of its targets up there.
+// The amplitudes it changes lie in runs of 2^h, h the lowest of its qubits at
+// or above kLowChunkBits: one run per value of those qubits that sets their
+// controls.  Along a run the factors repeat with the period of its qubits
+// below (8 to 64 amplitudes, as periodic_diagonal's), one period of factors
+// per value of its high targets.  The generic walk multiplied such runs in
+// baseline code, or amplitude by amplitude with a qubit below 3.
+template <typename T>
+void controlled_diagonal(std::complex<T>* state, unsigned num_qubits,
+                         const std::vector<unsigned>& targets,
+                         const std::vector<unsigned>& controls, const std::complex<T>* d,
+                         const Parallelism& par) {
+  using C = std::complex<T>;
+  constexpr index_t kMaxPeriod = index_t{1} << kLowChunkBits;
+  std::vector<unsigned> high, high_controls, high_targets, high_target_places;
+  index_t low_control_mask = 0;
+  unsigned low_top = 2;  // the highest qubit below kLowChunkBits: a period of at least 8
+  for (unsigned c : controls) {
+    if (c >= kLowChunkBits) {
+      high.push_back(c);
+      high_controls.push_back(c);
+    } else {
+      low_control_mask |= index_t{1} << c;
+      low_top = std::max(low_top, c);
+    }
+  }
+  for (unsigned j = 0; j < targets.size(); ++j) {
+    if (targets[j] >= kLowChunkBits) {
+      high.push_back(targets[j]);
+      high_targets.push_back(targets[j]);
+      high_target_places.push_back(j);
+    } else {
+      low_top = std::max(low_top, targets[j]);
+    }
+  }
+  const index_t period = index_t{2} << low_top;
+  // One period of factors per value of the high targets that changes anything,
+  // and where that value's amplitudes lie from a run's start.
+  struct Period {
+    index_t offset = 0;
+    std::array<C, kMaxPeriod> f;
+  };
+  std::vector<Period> periods;
+  for (index_t value = 0; value < (index_t{1} << high_targets.size()); ++value) {
+    Period p;
+    index_t high_index = 0;  // the high targets' bits of the diagonal's index
+    for (std::size_t k = 0; k < high_targets.size(); ++k) {
+      if ((value >> k) & 1) {
+        p.offset |= index_t{1} << high_targets[k];
+        high_index |= index_t{1} << high_target_places[k];
+      }
+    }
+    bool changes = false;
+    for (index_t j = 0; j < period; ++j) {
+      index_t m = high_index;
+      for (unsigned t = 0; t < targets.size(); ++t) {
+        if (targets[t] < kLowChunkBits) m |= ((j >> targets[t]) & 1) << t;
+      }
+      p.f[j] = (j & low_control_mask) == low_control_mask ? d[m] : C(1);
+      changes = changes || p.f[j] != C(1);
+    }
+    if (changes) periods.push_back(p);
+  }
+  if (periods.empty()) return;
+  const IndexExpander expand(high, high_controls);
+  const index_t run = index_t{1} << *std::min_element(high.begin(), high.end());
+  const index_t runs = outer_count(num_qubits, expand) / run;
+  // Runs are cut in pieces, so that even one run of half the state is shared by
+  // the threads; a piece is a whole number of periods.
+  const index_t piece = std::min<index_t>(run, index_t{1} << 14);
+  const index_t pieces_per_run = run / piece;
+  Parallelism per_piece = par;
+  per_piece.min_items = std::max<index_t>(1, par.min_items / piece);
+  T* data = reinterpret_cast<T*>(state);
+  auto start_of = [&](index_t item, const Period& p) {
+    return expand(item / pieces_per_run * run) + item % pieces_per_run * piece + p.offset;
+  };
+  if constexpr (kVectorBytes == 32) {  // as periodic_diagonal: AVX2 only, measured there
+    if (reinterpret_cast<std::uintptr_t>(data) % kVectorBytes == 0) {
+      using Lanes = VectorLanes<T>;
+      using vec = typename Lanes::vec;
+      constexpr unsigned P = Lanes::B / 2;
+      constexpr auto lanes = std::make_index_sequence<Lanes::B>{};
+      // On the stack (16 KiB at most): a vector on the heap was not aligned for them.
+      std::array<std::array<OneQubitFactors<T>, kMaxPeriod / P>, 1u << kMaxHighDiagonalTargets>
+          factors;
+      for (std::size_t k = 0; k < periods.size(); ++k) {
+        for (index_t v = 0; v < period / P; ++v)
+          factors[k][v] =
+              OneQubitFactors<T>([&](unsigned j) { return periods[k].f[v * P + j / 2]; });
+      }
+      const index_t place = period / P - 1;
+      parallel_for(per_piece, runs * pieces_per_run, [&](index_t item) {
+        for (std::size_t k = 0; k < periods.size(); ++k) {
+          vec* at = reinterpret_cast<vec*>(data + 2 * start_of(item, periods[k]));
+          const OneQubitFactors<T>* of_vector = factors[k].data();
+          for (index_t i = 0; i < piece / P; ++i)
+            at[i] = of_vector[i & place].times(at[i], Lanes::template swap_lanes<0>(at[i], lanes));
+        }
+      });
+      return;
+    }
+  }
+  parallel_for(per_piece, runs * pieces_per_run, [&](index_t item) {
+    for (const Period& p : periods) {
+      T* x = data + 2 * start_of(item, p);
+      for (index_t start = 0; start < piece; start += period) {
+        for (index_t j = 0; j < period; ++j)
+          multiply_by_factor<false>(x + 2 * (start + j), p.f[j].real(), p.f[j].imag(), T(1), T(0));
+      }
+    }
+  });
+}
+
 // A diagonal on several targets and no controls (what fusion makes of runs of
 // diagonal gates): one sweep in memory order; the diagonal's index comes from
 // a table for the low bits and is computed once per block for the high bits.

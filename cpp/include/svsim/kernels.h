@@ -151,6 +151,11 @@ inline index_t bits_at(index_t value, const std::vector<unsigned>& positions) {
 // (periodic_diagonal).
 constexpr unsigned kLowChunkBits = 6;
 
+// A controlled diagonal with qubits at or above kLowChunkBits keeps one period
+// of factors per value of its targets up there (controlled_diagonal): at most
+// this many such targets, else it takes the generic walk.
+constexpr unsigned kMaxHighDiagonalTargets = 3;
+
 // A diagonal on k targets (k may be 0), for any targets and controls.  It
 // walks runs of consecutive amplitudes and skips the factors that are 1 (a
 // CZ multiplies a quarter of the state).

@@ -280,6 +280,14 @@ void apply_diagonal(StateView<T> psi, const std::vector<unsigned>& targets,
     const index_t period = low_diagonal_period(targets, controls, d, f);
     SVSIM_DISPATCH(periodic_diagonal, psi.data(), psi.size(), period, f.data(), par)
   }
+  if (!controls.empty() && highest_bit(targets, controls) >= kLowChunkBits) {
+    // Any other controlled diagonal (cz(12, 13), cp(0, 23)), unless it has many targets.
+    unsigned high_targets = 0;
+    for (unsigned t : targets) high_targets += t >= kLowChunkBits;
+    if (high_targets <= kMaxHighDiagonalTargets) {
+      SVSIM_DISPATCH(controlled_diagonal, psi.data(), psi.num_qubits(), targets, controls, d, par)
+    }
+  }
   apply_diagonal_generic(psi, targets, controls, d, par);
 }
 
