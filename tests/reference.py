@@ -106,7 +106,7 @@ def full_diagonal(
     index = np.arange(1 << num_qubits)
     control_mask = sum(1 << c for c in controls)
     sub = sum(((index >> t) & 1) << j for j, t in enumerate(targets))
-    return np.where(index & control_mask == control_mask, np.asarray(base)[sub], 1.0)
+    return np.where((index & control_mask) == control_mask, np.asarray(base)[sub], 1.0)
 
 
 def reference_statevector(circuit: Circuit, initial: np.ndarray | None = None) -> np.ndarray:

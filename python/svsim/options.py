@@ -74,7 +74,8 @@ if hasattr(os, "register_at_fork"):
 
 def new_job_id() -> str:
     """A job id in the form of ``str(uuid.uuid4())``, distinct from every other
-    id this process gives (for 2**48 ids) and from any other process's."""
+    id this process gives (for 2**48 ids) and, but for a chance of about 2**-74
+    per pair of processes, from any other process's."""
     count = next(_job_id_count) & ((1 << _ID_COUNT_BITS) - 1)  # next() is atomic
     return f"{_job_id_prefix}{count:012x}"
 
