@@ -895,52 +895,88 @@ void dense_1q(std::complex<T>* state, index_t size, unsigned target, const std::
   }
 }
 
-// A diagonal whose factors repeat every `period` amplitudes (a power of two
-// from 8 to 64 that divides size): amplitude i is multiplied by f[i % period].
-// On AVX2, whole vectors of interleaved amplitudes, each by the factors of its
-// place in the period.
+// One period of a diagonal's factors (8 to 64 amplitudes, a power of two),
+// laid out for multiplying whole periods of amplitudes: on AVX2 the factors of
+// each vector's place in the period (interleaved amplitudes, as dense_1q
+// multiplies them), elsewhere their real and imaginary parts.  Made on the
+// stack by periodic_diagonal and controlled_diagonal: a cache-blocked run makes
+// them once per block, and a vector on the heap was not aligned for them.
 template <typename T>
-void periodic_diagonal(std::complex<T>* state, index_t size, index_t period,
-                       const std::complex<T>* f, const Parallelism& par) {
-  T* data = reinterpret_cast<T*>(state);
-  if constexpr (kVectorBytes == 32) {  // as dense_1q: AVX2 only, measured there
-    if (reinterpret_cast<std::uintptr_t>(data) % kVectorBytes == 0) {
-      using Lanes = VectorLanes<T>;
-      using vec = typename Lanes::vec;
-      constexpr unsigned P = Lanes::B / 2;  // amplitudes per vector
-      constexpr auto lanes = std::make_index_sequence<Lanes::B>{};
-      // On the stack: a cache-blocked run comes here once per block (a period has
-      // at most 64 amplitudes, 32 vectors in double).
-      std::array<OneQubitFactors<T>, (index_t{1} << kLowChunkBits) / P> factors;
-      for (index_t v = 0; v < period / P; ++v)
-        factors[v] = OneQubitFactors<T>([&](unsigned j) { return f[v * P + j / 2]; });
-      const OneQubitFactors<T>* of_vector = factors.data();
-      const index_t place = period / P - 1;  // vector i's place in the period: i & place
-      vec* at = reinterpret_cast<vec*>(data);
-      Parallelism per_vector = par;
-      per_vector.min_items = std::max<index_t>(1, par.min_items / P);
-      for_each_chunk(per_vector, size / P, [=](index_t begin, index_t end) {
-        for (index_t i = begin; i < end; ++i)
-          at[i] = of_vector[i & place].times(at[i], Lanes::template swap_lanes<0>(at[i], lanes));
-      });
-      return;
+struct PeriodFactors {
+  using Lanes = VectorLanes<T>;
+  using vec = typename Lanes::vec;
+  static constexpr unsigned P = Lanes::B / 2;  // amplitudes per vector
+  static constexpr index_t kMaxPeriod = index_t{1} << kLowChunkBits;
+
+  PeriodFactors() = default;  // unset: for arrays filled later
+  // `aligned`: the state is aligned for whole vectors; only the layout that
+  // multiply() will read is made.
+  PeriodFactors(const std::complex<T>* f, index_t period, bool aligned)
+      : period_(period), vectors_(kVectorBytes == 32 && aligned) {
+    if constexpr (kVectorBytes == 32) {
+      if (vectors_) {
+        for (index_t v = 0; v < period / P; ++v)
+          of_place_[v] = OneQubitFactors<T>([&](unsigned j) { return f[v * P + j / 2]; });
+        return;
+      }
+    }
+    for (index_t j = 0; j < period; ++j) {
+      re_[j] = f[j].real();
+      im_[j] = f[j].imag();
     }
   }
-  alignas(64) T fr[64], fi[64];
-  for (index_t j = 0; j < period; ++j) {
-    fr[j] = f[j].real();
-    fi[j] = f[j].imag();
-  }
-  for_each_chunk(par, size, [&](index_t begin, index_t end) {
-    for (index_t start = begin; start < end; start += period) {
+
+  // What multiply() works in: whole vectors or single amplitudes.
+  index_t unit() const { return vectors_ ? P : 1; }
+
+  // Amplitudes [first, first + count) of the interleaved state `data`: whole
+  // periods from the start of one.
+  void multiply(T* data, index_t first, index_t count) const {
+    if constexpr (kVectorBytes == 32) {  // as dense_1q: AVX2 only, measured there
+      if (vectors_) {
+        constexpr auto lanes = std::make_index_sequence<Lanes::B>{};
+        vec* at = reinterpret_cast<vec*>(data + 2 * first);
+        const OneQubitFactors<T>* of_place = of_place_.data();
+        const index_t place = period_ / P - 1;  // vector i's place in the period: i & place
+        for (index_t i = 0; i < count / P; ++i)
+          at[i] = of_place[i & place].times(at[i], Lanes::template swap_lanes<0>(at[i], lanes));
+        return;
+      }
+    }
+    const T* fr = re_.data();
+    const T* fi = im_.data();
+    for (index_t start = first; start < first + count; start += period_) {
       T* x = data + 2 * start;
 #pragma omp simd
-      for (index_t j = 0; j < period; ++j) {
+      for (index_t j = 0; j < period_; ++j) {
         const T p = x[2 * j], q = x[2 * j + 1];
         x[2 * j] = fr[j] * p - fi[j] * q;
         x[2 * j + 1] = fr[j] * q + fi[j] * p;
       }
     }
+  }
+
+ private:
+  index_t period_ = 8;
+  bool vectors_ = false;
+  std::array<OneQubitFactors<T>, kMaxPeriod / P> of_place_;
+  alignas(64) std::array<T, kMaxPeriod> re_, im_;
+};
+
+// A diagonal whose factors repeat every `period` amplitudes (a power of two
+// from 8 to 64 that divides size): amplitude i is multiplied by f[i % period].
+template <typename T>
+void periodic_diagonal(std::complex<T>* state, index_t size, index_t period,
+                       const std::complex<T>* f, const Parallelism& par) {
+  T* data = reinterpret_cast<T*>(state);
+  const PeriodFactors<T> factors(f, period,
+                                 reinterpret_cast<std::uintptr_t>(data) % kVectorBytes == 0);
+  // Chunks of whole vectors on AVX2 (each chunk of 2048 starts a period), else of amplitudes.
+  const index_t unit = factors.unit();
+  Parallelism per_unit = par;
+  per_unit.min_items = std::max<index_t>(1, par.min_items / unit);
+  for_each_chunk(per_unit, size / unit, [&](index_t begin, index_t end) {
+    factors.multiply(data, begin * unit, (end - begin) * unit);
   });
 }
 
@@ -1018,66 +1054,51 @@ inline void multiply_by_factor(T* y, T fr, T fi, T sr, T si) {
 // The amplitudes it changes lie in runs of 2^h, h the lowest of its qubits at
 // or above kLowChunkBits: one run per value of those qubits that sets their
 // controls.  Along a run the factors repeat with the period of its qubits
-// below (8 to 64 amplitudes, as periodic_diagonal's), one period of factors
-// per value of its high targets.  The generic walk multiplied such runs in
-// baseline code, or amplitude by amplitude with a qubit below 3.
+// below (low_diagonal_period), one period of factors per value of its high
+// targets.  The generic walk multiplied such runs in baseline code, or
+// amplitude by amplitude with a qubit below 3.
 template <typename T>
 void controlled_diagonal(std::complex<T>* state, unsigned num_qubits,
                          const std::vector<unsigned>& targets,
                          const std::vector<unsigned>& controls, const std::complex<T>* d,
                          const Parallelism& par) {
-  using C = std::complex<T>;
-  constexpr index_t kMaxPeriod = index_t{1} << kLowChunkBits;
-  std::vector<unsigned> high, high_controls, high_targets, high_target_places;
-  index_t low_control_mask = 0;
-  unsigned low_top = 2;  // the highest qubit below kLowChunkBits: a period of at least 8
+  // Its qubits from kLowChunkBits up: the controls, then all of them, and the
+  // places j in `targets` of the targets.
+  std::vector<unsigned> high_controls;
   for (unsigned c : controls) {
-    if (c >= kLowChunkBits) {
-      high.push_back(c);
-      high_controls.push_back(c);
-    } else {
-      low_control_mask |= index_t{1} << c;
-      low_top = std::max(low_top, c);
-    }
+    if (c >= kLowChunkBits) high_controls.push_back(c);
   }
+  std::vector<unsigned> high = high_controls;
+  std::vector<unsigned> high_targets;
   for (unsigned j = 0; j < targets.size(); ++j) {
     if (targets[j] >= kLowChunkBits) {
       high.push_back(targets[j]);
-      high_targets.push_back(targets[j]);
-      high_target_places.push_back(j);
-    } else {
-      low_top = std::max(low_top, targets[j]);
+      high_targets.push_back(j);
     }
   }
-  const index_t period = index_t{2} << low_top;
   // One period of factors per value of the high targets that changes anything,
   // and where that value's amplitudes lie from a run's start.
-  struct Period {
-    index_t offset = 0;
-    std::array<C, kMaxPeriod> f;
-  };
-  std::vector<Period> periods;
+  T* data = reinterpret_cast<T*>(state);
+  const bool aligned = reinterpret_cast<std::uintptr_t>(data) % kVectorBytes == 0;
+  std::array<PeriodFactors<T>, 1u << kMaxHighDiagonalTargets> periods;
+  std::array<index_t, 1u << kMaxHighDiagonalTargets> offsets;
+  std::size_t count = 0;
   for (index_t value = 0; value < (index_t{1} << high_targets.size()); ++value) {
-    Period p;
-    index_t high_index = 0;  // the high targets' bits of the diagonal's index
+    index_t offset = 0, high_index = 0;
     for (std::size_t k = 0; k < high_targets.size(); ++k) {
       if ((value >> k) & 1) {
-        p.offset |= index_t{1} << high_targets[k];
-        high_index |= index_t{1} << high_target_places[k];
+        offset |= index_t{1} << targets[high_targets[k]];
+        high_index |= index_t{1} << high_targets[k];
       }
     }
-    bool changes = false;
-    for (index_t j = 0; j < period; ++j) {
-      index_t m = high_index;
-      for (unsigned t = 0; t < targets.size(); ++t) {
-        if (targets[t] < kLowChunkBits) m |= ((j >> targets[t]) & 1) << t;
-      }
-      p.f[j] = (j & low_control_mask) == low_control_mask ? d[m] : C(1);
-      changes = changes || p.f[j] != C(1);
-    }
-    if (changes) periods.push_back(p);
+    std::array<std::complex<T>, PeriodFactors<T>::kMaxPeriod> f;
+    const index_t period = low_diagonal_period(targets, controls, d, f, high_index);
+    if (std::all_of(f.begin(), f.begin() + period, [](std::complex<T> x) { return x == T(1); }))
+      continue;
+    periods[count] = PeriodFactors<T>(f.data(), period, aligned);
+    offsets[count++] = offset;
   }
-  if (periods.empty()) return;
+  if (count == 0) return;
   const IndexExpander expand(high, high_controls);
   const index_t run = index_t{1} << *std::min_element(high.begin(), high.end());
   const index_t runs = outer_count(num_qubits, expand) / run;
@@ -1087,44 +1108,9 @@ void controlled_diagonal(std::complex<T>* state, unsigned num_qubits,
   const index_t pieces_per_run = run / piece;
   Parallelism per_piece = par;
   per_piece.min_items = std::max<index_t>(1, par.min_items / piece);
-  T* data = reinterpret_cast<T*>(state);
-  auto start_of = [&](index_t item, const Period& p) {
-    return expand(item / pieces_per_run * run) + item % pieces_per_run * piece + p.offset;
-  };
-  if constexpr (kVectorBytes == 32) {  // as periodic_diagonal: AVX2 only, measured there
-    if (reinterpret_cast<std::uintptr_t>(data) % kVectorBytes == 0) {
-      using Lanes = VectorLanes<T>;
-      using vec = typename Lanes::vec;
-      constexpr unsigned P = Lanes::B / 2;
-      constexpr auto lanes = std::make_index_sequence<Lanes::B>{};
-      // On the stack (16 KiB at most): a vector on the heap was not aligned for them.
-      std::array<std::array<OneQubitFactors<T>, kMaxPeriod / P>, 1u << kMaxHighDiagonalTargets>
-          factors;
-      for (std::size_t k = 0; k < periods.size(); ++k) {
-        for (index_t v = 0; v < period / P; ++v)
-          factors[k][v] =
-              OneQubitFactors<T>([&](unsigned j) { return periods[k].f[v * P + j / 2]; });
-      }
-      const index_t place = period / P - 1;
-      parallel_for(per_piece, runs * pieces_per_run, [&](index_t item) {
-        for (std::size_t k = 0; k < periods.size(); ++k) {
-          vec* at = reinterpret_cast<vec*>(data + 2 * start_of(item, periods[k]));
-          const OneQubitFactors<T>* of_vector = factors[k].data();
-          for (index_t i = 0; i < piece / P; ++i)
-            at[i] = of_vector[i & place].times(at[i], Lanes::template swap_lanes<0>(at[i], lanes));
-        }
-      });
-      return;
-    }
-  }
   parallel_for(per_piece, runs * pieces_per_run, [&](index_t item) {
-    for (const Period& p : periods) {
-      T* x = data + 2 * start_of(item, p);
-      for (index_t start = 0; start < piece; start += period) {
-        for (index_t j = 0; j < period; ++j)
-          multiply_by_factor<false>(x + 2 * (start + j), p.f[j].real(), p.f[j].imag(), T(1), T(0));
-      }
-    }
+    const index_t start = expand(item / pieces_per_run * run) + item % pieces_per_run * piece;
+    for (std::size_t k = 0; k < count; ++k) periods[k].multiply(data, start + offsets[k], piece);
   });
 }
 

@@ -189,20 +189,30 @@ void apply_diagonal_generic(StateView<T> psi, const std::vector<unsigned>& targe
   });
 }
 
-// The factors of a diagonal whose targets and controls all lie below
-// kLowChunkBits over one period of 2^(highest + 1) amplitudes, at least 8:
-// the same factors repeat along the state (1 where a control is 0).  They are
-// written to `factors` and the period is returned: a cache-blocked run makes
-// them once per block, where a vector on the heap cost more than the gate on
-// small blocks.
+// One period of a diagonal's factors along the amplitudes of its qubits below
+// kLowChunkBits: 2^(the highest of them + 1) amplitudes, at least 8, the
+// period is returned and the factors written to `factors` (1 where a control
+// is 0).  Its qubits from kLowChunkBits up are taken as set where they are
+// controls, and as `high_index` says where they are targets (bit j: target j),
+// so a diagonal with none up there repeats these factors along the whole
+// state.  On the stack: a cache-blocked run makes them once per block, where a
+// vector on the heap cost more than the gate on small blocks.
 template <typename T>
 index_t low_diagonal_period(const std::vector<unsigned>& targets,
                             const std::vector<unsigned>& controls, const std::complex<T>* d,
-                            std::array<std::complex<T>, index_t{1} << kLowChunkBits>& factors) {
-  const index_t period = std::max<index_t>(8, index_t{2} << highest_bit(targets, controls));
-  const index_t control_mask = bit_mask(controls);
-  for (index_t j = 0; j < period; ++j)
-    factors[j] = (j & control_mask) == control_mask ? d[bits_at(j, targets)] : std::complex<T>(1);
+                            std::array<std::complex<T>, index_t{1} << kLowChunkBits>& factors,
+                            index_t high_index = 0) {
+  constexpr index_t low_bits = (index_t{1} << kLowChunkBits) - 1;
+  unsigned top = 2;  // a period of at least 8
+  for (unsigned q : targets) top = q < kLowChunkBits ? std::max(top, q) : top;
+  for (unsigned q : controls) top = q < kLowChunkBits ? std::max(top, q) : top;
+  const index_t period = index_t{2} << top;
+  const index_t control_mask = bit_mask(controls) & low_bits;
+  // bits_at reads 0 for a target from kLowChunkBits up: j has no bits there.
+  for (index_t j = 0; j < period; ++j) {
+    factors[j] = (j & control_mask) == control_mask ? d[bits_at(j, targets) | high_index]
+                                                    : std::complex<T>(1);
+  }
   return period;
 }
 
