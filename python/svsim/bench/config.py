@@ -78,6 +78,21 @@ class BenchConfig:
         return list(self.qubits if self.micro_qubits is None else self.micro_qubits)
 
 
+THREAD_VARIABLES = (
+    "OMP_NUM_THREADS",
+    "QULACS_NUM_THREADS",
+    "OPENBLAS_NUM_THREADS",
+    "MKL_NUM_THREADS",
+)
+"""The thread counts that peer libraries (and BLAS) read from the environment at import."""
+
+
+def thread_environment(threads: int) -> dict[str, str]:
+    """This process's environment with every one of :data:`THREAD_VARIABLES` set to
+    ``threads``: for a process that runs one peer (or a BLAS product)."""
+    return {**os.environ, **{name: str(threads) for name in THREAD_VARIABLES}}
+
+
 def default_threads() -> list[int]:
     cores = os.cpu_count() or 1
     return [cores, 1] if cores > 1 else [1]

@@ -44,6 +44,7 @@ import time
 from typing import Any
 
 from svsim.bench.circuits import family_spec
+from svsim.bench.config import thread_environment
 from svsim.bench.machine import measure_floor
 from svsim.bench.peers import PEERS
 
@@ -64,13 +65,11 @@ for _ in range(9):
 print(json.dumps(n ** 3 / best))
 """
 
-_THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
-
 
 def multiply_add_rate(precision: str, threads: int, tries: int = 3) -> float:
     """Real multiply-adds per second of a BLAS matrix product on ``threads`` threads,
     the best of ``tries`` processes."""
-    env = {**os.environ, **{name: str(threads) for name in _THREAD_VARIABLES}}
+    env = thread_environment(threads)
     best = 0.0
     for _ in range(tries):
         out = subprocess.run(

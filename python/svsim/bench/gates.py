@@ -19,39 +19,27 @@ Each simulator's state after one gate circuit per gate is checked against
 svsim's by fidelity before anything of it is timed; a peer that cannot turn
 fusion off (it would merge the copies into one gate) is left out, saying so.
 Thread counts are set as the suite sets them: ``--threads`` for the peer and
-``OMP_NUM_THREADS``/``QULACS_NUM_THREADS`` in its process's environment.
+the thread variables in its process's environment
+(:func:`svsim.bench.config.thread_environment`).
 """
 
 from __future__ import annotations
 
 import argparse
-import gc
+import functools
 import json
 import os
 import statistics
 import subprocess
 import sys
-import time
 from typing import Any
 
 from svsim.bench import circuits as C
 from svsim.bench.checks import state_check
+from svsim.bench.config import thread_environment
 from svsim.bench.machine import machine_info
 from svsim.bench.peers import Peer, SvsimPeer, make_peer
-
-THREAD_VARIABLES = ("OMP_NUM_THREADS", "QULACS_NUM_THREADS", "OPENBLAS_NUM_THREADS")
-
-
-def _timed(run: Any, native: Any) -> float:
-    gc.disable()
-    try:
-        start = time.perf_counter()
-        handle = run(native)
-        seconds = time.perf_counter() - start
-    finally:
-        gc.enable()
-    del handle
-    return seconds
+from svsim.bench.worker import timed
 
 
 def time_gates(
@@ -97,8 +85,9 @@ def time_gates(
                 del state
             with_gate, without = [], []
             for _ in range(repeats):
-                with_gate.append(_timed(peer.run_state, native))
-                without.append(_timed(peer.run_state, empty))
+                # [0]: the state is freed before the next run, as the suite does
+                with_gate.append(timed(functools.partial(peer.run_state, native))[0])
+                without.append(timed(functools.partial(peer.run_state, empty))[0])
             per_gate = (statistics.median(with_gate) - statistics.median(without)) / reps
             records.append({"sim": peer_name, "gate": gate, "target": target, "s": per_gate})
             del native
@@ -122,9 +111,7 @@ def _child(args: argparse.Namespace) -> int:
 
 
 def _run_child(peer: str, args: argparse.Namespace) -> list[dict[str, Any]]:
-    env = dict(os.environ)
-    for variable in THREAD_VARIABLES:
-        env[variable] = str(args.threads)
+    env = thread_environment(args.threads)
     command = [sys.executable, "-m", "svsim.bench.gates", "--child", peer]
     for name in ("qubits", "precision", "threads", "repeats", "reps"):
         command += [f"--{name}", str(getattr(args, name))]

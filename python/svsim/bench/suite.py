@@ -46,6 +46,7 @@ from svsim.bench.config import (
     BenchConfig,
     _json_default,
     _log,
+    thread_environment,
 )
 from svsim.bench.machine import available_memory, machine_info, measure_floor
 from svsim.bench.peers import Peer, make_peer
@@ -112,9 +113,7 @@ def _run_isolated(
             default=_json_default,
         )
     )
-    env = dict(os.environ)
-    for var in ("OMP_NUM_THREADS", "QULACS_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-        env[var] = str(job.threads)
+    env = thread_environment(job.threads)
     code = "import sys; from svsim.bench.worker import worker_main as m; sys.exit(m(sys.argv[1]))"
     timeout = None if deadline is None else max(deadline - time.time(), 0) + 300
     records: list[dict[str, Any]] = []

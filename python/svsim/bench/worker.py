@@ -33,6 +33,19 @@ from svsim.bench.machine import available_memory
 from svsim.bench.peers import Peer, SvsimPeer, make_peer
 
 
+def timed(fn: Callable[[], Any]) -> tuple[float, Any]:
+    """Seconds of one run of ``fn`` with the garbage collector paused (a full
+    collection before every run would cost more than the small runs
+    themselves), and what it returned."""
+    gc.disable()
+    try:
+        start = time.perf_counter()
+        out = fn()
+        return time.perf_counter() - start, out
+    finally:
+        gc.enable()
+
+
 class _Worker:
     """Runs one simulator at one thread count and precision; emits records.
 
@@ -175,22 +188,10 @@ class _Worker:
         if num_qubits >= 18:
             gc.collect()
 
-    @staticmethod
-    def timed(fn: Callable[[], Any]) -> tuple[float, Any]:
-        """One run with the garbage collector paused (a full collection before
-        every run would cost more than the small runs themselves)."""
-        gc.disable()
-        try:
-            start = time.perf_counter()
-            out = fn()
-            return time.perf_counter() - start, out
-        finally:
-            gc.enable()
-
     def repeat(self, fn: Callable[[], Any]) -> list[float]:
         times = []
         for _ in range(self.config.repeats):
-            seconds, out = self.timed(fn)
+            seconds, out = timed(fn)
             del out
             times.append(seconds)
         return times
@@ -212,7 +213,7 @@ class _Worker:
         record["build_s"] = time.perf_counter() - start
         record.update(self.peer.cell_settings(native))
         self.collect(spec.num_qubits)
-        warm, handle = self.timed(lambda: self.peer.run_state(native))
+        warm, handle = timed(lambda: self.peer.run_state(native))
         record["warmup_s"] = warm
         reference = self.ref()
         if reference is not None:
@@ -318,7 +319,7 @@ class _Worker:
             **extra,
         }
         self.collect(n)
-        warm, handle = self.timed(run)
+        warm, handle = timed(run)
         record["warmup_s"] = warm
         check = sample_check(probabilities, counts(handle), shots)
         del handle
