@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "svsim/chunk.h"
@@ -81,14 +82,14 @@ class ChunkHandle {
       options.fusion.min_qubits = fusion_min_qubits;
       options.fusion.max_dense_qubits = max_fused_qubits;
       py::gil_scoped_release release;
-      const svsim::Program<T> program = svsim::decode_program<T>(arrays);
+      svsim::Program<T> program = svsim::decode_program<T>(arrays);
       for (const auto& op : program.ops)
         if (!op.is_gate() || op.is_conditional())
           throw std::invalid_argument("a chunk step takes unconditional gates only");
       // The step's progress is counted by the caller, per op it was given.
       const std::uint64_t done = control.ops_done.load();
       try {
-        chunk.apply(program, options, control);
+        chunk.apply(std::move(program), options, control);
       } catch (...) {
         control.ops_done = done;
         throw;

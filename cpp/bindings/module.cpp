@@ -46,8 +46,7 @@ ResultDict run_typed(const svsim::ProgramArrays& arrays, const svsim::RunOptions
   svsim::RunOutput<T> out;
   {
     py::gil_scoped_release release;
-    const svsim::Program<T> program = svsim::decode_program<T>(arrays);
-    out = svsim::run_program(program, options, control, initial_state);
+    out = svsim::run_program(svsim::decode_program<T>(arrays), options, control, initial_state);
   }
   ResultDict result;
   result["method"] = out.method;

@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <memory>
 #include <stdexcept>
+#include <utility>
 #include <vector>
 
 #include "fusion.h"
@@ -39,10 +40,10 @@ class Chunk {
   const Parallelism& parallelism() const { return par_; }
 
   // The gates of `program` (on local qubits, no measure or save), fused like a whole run.
-  void apply(const Program<T>& program, const RunOptions& options, RunControl& control) {
+  void apply(Program<T> program, const RunOptions& options, RunControl& control) {
     FusionOptions fusion = options.fusion;
     fusion.threads = options.parallelism.threads;
-    const Program<T> fused = fuse_program(program, fusion);
+    const Program<T> fused = fuse_program(std::move(program), fusion);
     Runner<T>(fused, options, control).apply_gates_to(state_);
   }
 

@@ -492,9 +492,9 @@ void merge_swaps(std::vector<Op<T>>& ops) {
 // The program with its gates fused; measurements, resets, saves and
 // conditional gates stay where they are and no gate moves across them.
 template <typename T>
-Program<T> fuse_program(const Program<T>& program, const FusionOptions& options) {
+Program<T> fuse_program(Program<T> program, const FusionOptions& options) {
   if (!options.enabled || program.num_qubits < options.min_qubits || program.num_qubits > 64) {
-    return program;
+    return program;  // moved, not copied: below the fusion threshold a run is mostly this
   }
   const std::size_t state_bytes =
       program.num_qubits < 48 ? sizeof(std::complex<T>) << program.num_qubits : SIZE_MAX;

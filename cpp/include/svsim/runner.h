@@ -10,6 +10,7 @@
 #include <exception>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "fusion.h"
@@ -466,11 +467,11 @@ class Runner {
 };
 
 template <typename T>
-RunOutput<T> run_program(const Program<T>& program, const RunOptions& options, RunControl& control,
+RunOutput<T> run_program(Program<T> program, const RunOptions& options, RunControl& control,
                          const std::complex<double>* initial_state) {
   FusionOptions fusion = options.fusion;
   fusion.threads = options.parallelism.threads;
-  const Program<T> fused = fuse_program(program, fusion);
+  const Program<T> fused = fuse_program(std::move(program), fusion);
   RunOutput<T> out = Runner<T>(fused, options, control).run(initial_state);
   out.ops_run = fused.ops.size();
   out.dense_by_targets.assign(fusion.max_dense_qubits + 1, 0);
