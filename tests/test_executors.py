@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 import multiprocessing
 import pickle
+import sys
 import threading
 import time
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
@@ -115,6 +116,72 @@ def test_thread_pools_run_in_process_other_executors_do_not():
     assert runs_in_process(BasicSimulator().executor)
     assert not runs_in_process(InlineExecutor())
     assert not runs_in_process(ProcessPoolExecutor(max_workers=1))
+
+
+def busy_executor() -> tuple[DaemonThreadExecutor, Future, threading.Event]:
+    """A one-worker executor whose worker runs a call that waits for the event."""
+    executor = DaemonThreadExecutor()
+    started, release = threading.Event(), threading.Event()
+    gate = executor.submit(lambda: (started.set(), release.wait(WAIT)))
+    assert started.wait(WAIT)
+    return executor, gate, release
+
+
+@pytest.fixture
+def gil_held():
+    """A thread that wakes for a call cannot take the GIL from this one for a second:
+    what run_here's caller holds between submit() and run_here() is certain to be first."""
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1.0)
+    yield
+    sys.setswitchinterval(interval)
+
+
+def test_run_here_runs_the_next_call_in_the_caller_when_none_runs(gil_held):
+    executor = DaemonThreadExecutor()
+    executor.submit(int).result(WAIT)  # the worker is started and idle
+    ran: list[int] = []
+    mine = executor.submit(lambda: ran.append(threading.get_ident()) or "mine")
+    after = executor.submit(lambda: ran.append(threading.get_ident()) or "after")
+    assert executor.run_here(mine) and mine.result(0) == "mine"
+    assert ran[0] == threading.get_ident()
+    assert not executor.run_here(mine)  # taken: never run twice
+    assert after.result(WAIT) == "after" and ran[1] != threading.get_ident()  # the worker's
+    executor.shutdown()
+
+
+def test_run_here_leaves_a_call_to_the_worker_while_another_runs_or_is_ahead():
+    executor, gate, release = busy_executor()
+    order: list[str] = []
+    first = executor.submit(order.append, "first")
+    second = executor.submit(order.append, "second")
+    assert not executor.run_here(first)  # the gate runs
+    assert not executor.run_here(second)  # and the first is ahead of it
+    release.set()
+    second.result(WAIT)
+    assert gate.done() and first.done() and order == ["first", "second"]
+    executor.shutdown()
+
+
+def test_run_here_ends_calls_cancelled_ahead_of_it_as_a_worker_would(gil_held):
+    from concurrent.futures import wait
+
+    executor = DaemonThreadExecutor()
+    executor.submit(int).result(WAIT)
+    cancelled = executor.submit(time.sleep, 0)
+    mine = executor.submit(lambda: "mine")
+    assert cancelled.cancel()
+    assert executor.run_here(mine) and mine.result(0) == "mine"
+    assert wait([cancelled], timeout=0).done == {cancelled}  # its waiters were told
+    executor.shutdown()
+
+
+def test_run_here_is_for_a_single_worker_only():
+    executor = DaemonThreadExecutor(max_workers=2)
+    future = executor.submit(time.sleep, 0)
+    assert not executor.run_here(future)
+    assert future.result(WAIT) is None
+    executor.shutdown()
 
 
 def test_any_executor_that_is_not_a_thread_pool_gets_the_task():

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime
 import os
 import pickle
+import sys
 import threading
 import uuid
 
@@ -118,6 +119,10 @@ def test_predicted_work_picks_only_tiny_jobs() -> None:
         work.Settings("double", 1, True, None),
     )
     assert work.predicted_work(stabilizer) > work.INLINE_MAX_WORK
+    # short: within SHORT_MAX_WORK; the count goes on up to the limit it is given
+    assert work.INLINE_MAX_WORK < work.predicted_work(spec_of([wide], 100), work.SHORT_MAX_WORK)
+    assert work.predicted_work(spec_of([wide], 100), work.SHORT_MAX_WORK) <= work.SHORT_MAX_WORK
+    assert work.predicted_work(spec_of([mid], 10**5), work.SHORT_MAX_WORK) > work.SHORT_MAX_WORK
 
 
 def test_big_job_still_runs_on_the_worker_thread() -> None:
@@ -139,6 +144,91 @@ def test_big_job_still_runs_on_the_worker_thread() -> None:
     assert seen[0] is not threading.current_thread()
     assert seen[1] is threading.current_thread()
     backend.close()
+
+
+def kernel_threads(monkeypatch) -> list[tuple[threading.Thread, str]]:
+    """The thread each experiment's kernel runs in, and its circuit's name, from now on."""
+    seen: list[tuple[threading.Thread, str]] = []
+    real = engine.run_experiment
+
+    def spy(circuit: svsim.Circuit, **kwargs: object) -> engine.ExperimentOutput:
+        seen.append((threading.current_thread(), circuit.name))
+        return real(circuit, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(engine, "run_experiment", spy)
+    return seen
+
+
+def gate_the_worker(backend: svsim.BasicSimulator) -> tuple[BasicProviderJob, threading.Event]:
+    """A job that holds the backend's worker until the event is set."""
+    started, release = threading.Event(), threading.Event()
+
+    def gated() -> str:
+        started.set()
+        assert release.wait(WAIT)
+        return "gate"
+
+    gate = BasicProviderJob(backend, "gate", gated)
+    gate.submit()
+    assert started.wait(WAIT)
+    return gate, release
+
+
+def short() -> svsim.Circuit:
+    """Past the tiny bound, within the short one: 40 gates on 12 qubits."""
+    qc = svsim.Circuit(12, name="short")
+    for layer in range(4):
+        qc.h(range(12)) if layer % 2 == 0 else qc.rz(0.1 * layer, range(12))
+    return qc.measure_all()
+
+
+def test_short_job_runs_in_the_thread_that_waits_for_it(monkeypatch) -> None:
+    # A thread that wakes for the job cannot take the GIL from this one for a second,
+    # so the job is certain to be still queued when result() is called.
+    interval = sys.getswitchinterval()
+    backend = svsim.BasicSimulator()
+    backend.run(short(), shots=1).result(timeout=WAIT)  # the worker is started and idle
+    seen = kernel_threads(monkeypatch)
+    sys.setswitchinterval(1.0)
+    try:
+        job = backend.run(short(), shots=100, seed_simulator=3)
+        assert job.status() is JobStatus.QUEUED
+        result = job.result()  # runs the job here
+    finally:
+        sys.setswitchinterval(interval)
+    assert seen == [(threading.current_thread(), "short")]
+    assert job.status() is JobStatus.DONE and job.progress() == 1.0
+    assert result.job_id == job.job_id()
+    # the same counts as on the worker thread, where a timeout leaves it
+    again = backend.run(short(), shots=100, seed_simulator=3)
+    assert again.result(timeout=WAIT).get_counts() == result.get_counts()
+    assert len(seen) == 2 and seen[1][0] is not threading.current_thread()
+    backend.close()
+
+
+def test_waiting_for_a_short_job_behind_another_keeps_the_order(monkeypatch) -> None:
+    backend = svsim.BasicSimulator()
+    seen = kernel_threads(monkeypatch)
+    gate, release = gate_the_worker(backend)
+    first = backend.run(tiny(), shots=10)  # queued: the backend is busy
+    second = backend.run(short(), shots=10)
+    # While the gate runs, and then with the first ahead of it, result() leaves the
+    # second to the worker, which runs both in order.
+    threading.Timer(0.05, release.set).start()
+    second.result()
+    assert first.status() is JobStatus.DONE and second.status() is JobStatus.DONE
+    worker = seen[0][0]
+    assert worker is not threading.current_thread()
+    assert seen == [(worker, "tiny"), (worker, "short")]
+    backend.close()
+
+
+def test_big_job_runs_on_the_worker_even_when_waited_for(monkeypatch) -> None:
+    seen = kernel_threads(monkeypatch)
+    big = svsim.Circuit(16).h(range(16)).cx(0, 1).measure_all()  # 18 ops x 2^16 > 2^21
+    with svsim.BasicSimulator() as backend:
+        backend.run(big, shots=10).result()
+    assert len(seen) == 1 and seen[0][0] is not threading.current_thread()
 
 
 def test_default_memory_limit_is_read_once_per_job_not_per_circuit(monkeypatch) -> None:

@@ -42,7 +42,16 @@ from svsim.job import (
     runs_in_process,
 )
 from svsim.options import DEFAULTS, SEED_LIMIT, check_option, new_job_id, random_seed
-from svsim.work import Experiment, JobSpec, JobWork, Settings, is_tiny, run_job
+from svsim.work import (
+    INLINE_MAX_WORK,
+    SHORT_MAX_WORK,
+    Experiment,
+    JobSpec,
+    JobWork,
+    Settings,
+    predicted_work,
+    run_job,
+)
 
 __all__ = ["BACKEND_NAME", "BasicProvider", "BasicSimulator", "JobSpec", "run_job"]
 
@@ -343,19 +352,24 @@ class BasicSimulator(qt.BackendBase):  # type: ignore[misc]
         spec = JobSpec(
             job_id, self.name, self.backend_version, experiments, shots, memory, initial, settings
         )
-        # A tiny job runs here, inside run() (docs/jobs.md): on the backend's own worker
-        # it would wait for the hand-off; with none queued, jobs still end in order.
-        inline = (
-            self._owns_executor
-            and not self._mpi
-            and is_tiny(spec)
-            and not has_outstanding_jobs(self)
-        )
+        # A tiny job runs here, inside run(), and result() runs a short one that is
+        # still queued (docs/jobs.md): on the backend's own worker each would wait
+        # for the hand-offs; with none queued, jobs still end in order.
+        own_worker = self._owns_executor and not self._mpi
+        work_units = predicted_work(spec, SHORT_MAX_WORK) if own_worker else SHORT_MAX_WORK + 1
+        inline = work_units <= INLINE_MAX_WORK and not has_outstanding_jobs(self)
         # Nothing can reach a job that runs here before run() returns it, so it needs no
         # cancel flag or progress: without them it is 3-4 us cheaper (issue 20).
         control = None if inline else JobControl([len(c.data) + 1 for c in circuits])
         work = JobWork(spec, control, limit_mb if inline else None)  # the limit read above
-        job = BasicProviderJob(self, job_id, work, control=control, collective=self._mpi)
+        job = BasicProviderJob(
+            self,
+            job_id,
+            work,
+            control=control,
+            collective=self._mpi,
+            short=work_units <= SHORT_MAX_WORK,
+        )
         if inline:
             job.run_here()
         else:

@@ -6,6 +6,7 @@ and joins the workers when the interpreter exits (see :mod:`svsim.job`)."""
 from __future__ import annotations
 
 import atexit
+import collections
 import contextlib
 import queue
 import threading
@@ -32,20 +33,31 @@ _executors: weakref.WeakSet[DaemonThreadExecutor] = weakref.WeakSet()  # for the
 # ---------------------------------------------------------------- executors
 
 
-# A queued call: (future, fn, args, kwargs), or None to stop the workers.
-_WorkItem = tuple[Future[Any], Callable[..., Any], tuple[Any, ...], dict[str, Any]] | None
+class _Call:
+    """A queued call and whether a thread has taken it (a worker, or a caller
+    that runs it in :meth:`DaemonThreadExecutor.run_here`)."""
 
+    __slots__ = ("future", "fn", "args", "kwargs", "taken")
 
-def _work_loop(work_queue: queue.SimpleQueue[_WorkItem]) -> None:
-    """A worker thread's life: run queued calls until the stop sentinel ``None``."""
-    while True:
-        item = work_queue.get()
-        if item is None:
-            work_queue.put(None)  # the other workers stop too
-            return
-        future, fn, args, kwargs = item
-        del item
-        if future.set_running_or_notify_cancel():
+    def __init__(
+        self,
+        future: Future[Any],
+        fn: Callable[..., Any],
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+    ) -> None:
+        self.future = future
+        self.fn: Callable[..., Any] | None = fn
+        self.args = args
+        self.kwargs = kwargs
+        self.taken = False
+
+    def run(self) -> None:
+        """Run the call into its future, unless the future was cancelled; then let
+        go of what it was given (a thread may hold the call a while longer)."""
+        future, fn, args, kwargs = self.future, self.fn, self.args, self.kwargs
+        self.fn, self.args, self.kwargs = None, (), {}
+        if fn is not None and future.set_running_or_notify_cancel():
             try:
                 value = fn(*args, **kwargs)
             except BaseException as exc:  # noqa: B036 - handed to the future
@@ -54,7 +66,91 @@ def _work_loop(work_queue: queue.SimpleQueue[_WorkItem]) -> None:
             else:
                 future.set_result(value)
                 del value
-        del future, fn, args, kwargs  # hold no job between jobs
+
+
+class _Line:
+    """One executor's queue, shared with its worker threads (which must not hold
+    the executor itself, so that one dropped without shutdown() is collected).
+
+    ``waiting`` holds the calls no thread has taken, oldest first.  A thread
+    takes a call (under ``lock``) before it runs it: a worker as it dequeues
+    it, or a caller that runs the next call itself when no call runs
+    (:meth:`DaemonThreadExecutor.run_here`).  With a single worker, ``busy``
+    says a call runs, and a worker that has taken a call waits for it to end:
+    the calls still run one at a time, in the order they came in."""
+
+    def __init__(self, single_worker: bool) -> None:
+        self.queue: queue.SimpleQueue[_Call | None] = queue.SimpleQueue()  # wakes the workers
+        self.waiting: collections.deque[_Call] = collections.deque()
+        self.lock = threading.Lock()  # guards waiting, busy and each call's taken flag
+        self.ended = threading.Condition(self.lock) if single_worker else None
+        self.busy = False
+
+    def _claim_locked(self, call: _Call) -> bool:
+        """Mark ``call`` taken and out of line (``lock`` held); False if a thread
+        already took it."""
+        if call.taken:
+            return False
+        call.taken = True
+        self.waiting.remove(call)  # the oldest, unless a caller took one
+        return True
+
+    def take(self, call: _Call) -> bool:
+        """Take ``call`` to run it, unless a thread already took it; with a single
+        worker, wait until no call runs."""
+        with self.lock:
+            if not self._claim_locked(call):
+                return False
+            if self.ended is not None:
+                while self.busy:
+                    self.ended.wait()
+                self.busy = True
+            return True
+
+    def drop(self, call: _Call) -> bool:
+        """Take ``call`` not to run it (it is being cancelled), unless a thread took it."""
+        with self.lock:
+            return self._claim_locked(call)
+
+    def take_next(self, future: Future[Any]) -> _Call | None:
+        """The call of ``future``, taken to run it, if no call runs and it is the
+        next one in line (calls cancelled while queued, ahead of it, are taken
+        and ended on the way); None for several workers."""
+        cancelled = []
+        call = None
+        with self.lock:
+            waiting = self.waiting
+            while waiting and waiting[0].future.cancelled():
+                cancelled.append(waiting.popleft())
+                cancelled[-1].taken = True
+            if self.ended is not None and not self.busy and waiting and waiting[0].future is future:
+                call = waiting.popleft()
+                call.taken = self.busy = True
+        for ended in cancelled:
+            ended.run()  # notifies the future's waiters, as a worker would
+        return call
+
+    def run(self, call: _Call) -> None:
+        """Run a call this thread took, then let the next one run."""
+        try:
+            call.run()
+        finally:
+            if self.ended is not None:
+                with self.lock:
+                    self.busy = False
+                    self.ended.notify()
+
+
+def _work_loop(line: _Line) -> None:
+    """A worker thread's life: run queued calls until the stop sentinel ``None``."""
+    while True:
+        call = line.queue.get()
+        if call is None:
+            line.queue.put(None)  # the other workers stop too
+            return
+        if line.take(call):
+            line.run(call)
+        del call  # hold no job between jobs
 
 
 class DaemonThreadExecutor(Executor):
@@ -73,12 +169,12 @@ class DaemonThreadExecutor(Executor):
             raise ValueError(f"max_workers must be an int >= 1, got {max_workers!r}")
         self._max_workers = max_workers
         self._prefix = thread_name_prefix
-        self._queue: queue.SimpleQueue[_WorkItem] = queue.SimpleQueue()
+        self._line = _Line(single_worker=max_workers == 1)
         self._threads: list[threading.Thread] = []
         self._lock = threading.Lock()
         self._shutdown = False
         # An executor dropped without shutdown() lets its threads end once idle.
-        weakref.finalize(self, self._queue.put, None)
+        weakref.finalize(self, self._line.queue.put, None)
         with _registry_lock:
             _executors.add(self)
 
@@ -88,17 +184,37 @@ class DaemonThreadExecutor(Executor):
         with self._lock:
             if self._shutdown:
                 raise RuntimeError("cannot schedule new futures after shutdown")
-            self._queue.put((future, fn, args, kwargs))
+            call = _Call(future, fn, args, kwargs)
+            with self._line.lock:
+                self._line.waiting.append(call)
+            self._line.queue.put(call)
             if len(self._threads) < self._max_workers:
                 thread = threading.Thread(
                     target=_work_loop,
-                    args=(self._queue,),
+                    args=(self._line,),
                     name=f"{self._prefix}-{len(self._threads)}",
                     daemon=True,
                 )
                 thread.start()
                 self._threads.append(thread)
         return future
+
+    def run_here(self, future: Future[Any]) -> bool:
+        """Run the queued call of ``future`` in the calling thread, if no call runs
+        and it is the next one in line; True if it ran it.
+
+        For a caller that would otherwise wait for that call (``job.result()``
+        on a short job): running it here spares the two thread hand-offs (the
+        worker waking for it, the caller waking when it ends), and the calls
+        still run one at a time, in order (a worker that dequeues the next one
+        meanwhile waits for it).  A single-worker executor only; any other
+        returns False.
+        """
+        call = self._line.take_next(future)
+        if call is None:
+            return False
+        self._line.run(call)
+        return True
 
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
         """Take no more work; with ``cancel_futures`` drop the queued calls; with
@@ -109,12 +225,12 @@ class DaemonThreadExecutor(Executor):
             if cancel_futures:
                 while True:
                     try:
-                        item = self._queue.get_nowait()
+                        call = self._line.queue.get_nowait()
                     except queue.Empty:
                         break
-                    if item is not None:
-                        dropped.append(item[0])
-            self._queue.put(None)
+                    if call is not None and self._line.drop(call):
+                        dropped.append(call.future)
+            self._line.queue.put(None)
         for future in dropped:  # outside the lock: cancel() runs the futures' callbacks
             future.cancel()
         if wait:

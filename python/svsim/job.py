@@ -182,7 +182,11 @@ class BasicProviderJob(*qt.job_bases):  # type: ignore[misc]
     zero-argument callable that computes one on the backend's executor once
     :meth:`submit` is called.  Give ``control`` (the :class:`JobControl` the
     callable uses) to make a running job cancellable; without it,
-    :meth:`cancel` can only stop a job that has not started.
+    :meth:`cancel` can only stop a job that has not started.  ``short`` says
+    the work takes a few milliseconds at most: :meth:`result` (with no
+    timeout) then runs it in the calling thread if it is still queued next in
+    line on an idle :class:`DaemonThreadExecutor`, rather than wait for the
+    worker to wake for it and then wake the caller.
 
     ``executor`` overrides where the work runs; by default it is the
     backend's ``executor`` attribute, or a shared single worker thread.  On an
@@ -205,11 +209,14 @@ class BasicProviderJob(*qt.job_bases):  # type: ignore[misc]
         control: JobControl | None = None,
         executor: Executor | None = None,
         collective: bool = False,
+        short: bool = False,
         **metadata: Any,
     ) -> None:
         self._backend = backend
         # Runs over MPI: every rank's job must run its work, a cancelled one too.
         self._collective = collective and control is not None
+        self._short = short and not self._collective
+        self._queued_on: DaemonThreadExecutor | None = None  # where result() may run it
         self._job_id = job_id
         self._control = control
         self._executor = executor
@@ -323,6 +330,8 @@ class BasicProviderJob(*qt.job_bases):  # type: ignore[misc]
         try:
             if runs_in_process(executor) or as_task is None:
                 future = executor.submit(self._execute)
+                if self._short and isinstance(executor, DaemonThreadExecutor):
+                    self._queued_on = executor
             else:
                 with self._lock:
                     self._remote = True
@@ -548,6 +557,13 @@ class BasicProviderJob(*qt.job_bases):  # type: ignore[misc]
         """
         with self._lock:
             status, result, error = self._status, self._result, self._error
+            future = self._future
+        if status is JobStatus.QUEUED and timeout is None and self._queued_on is not None:
+            # A short job still queued, next in line on an idle worker, runs here: the
+            # worker's wake-up and this thread's would cost more than its kernel.
+            if future is not None and self._queued_on.run_here(future):
+                with self._lock:
+                    status, result, error = self._status, self._result, self._error
         if status not in JOB_FINAL_STATES:  # a final job (a tiny one is) needs no wait
             if not self._wait_final(timeout):
                 raise JobTimeoutError(

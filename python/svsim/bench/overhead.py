@@ -1,7 +1,8 @@
 """Small jobs (issue 20): svsim's own overhead on a tiny job, and the throughput
 of a batch of small circuits against Aer.
 
-    python -m svsim.bench.overhead [--repeats 3000] [--batch-repeats 5] [--threads 1]
+    python -m svsim.bench.overhead [--repeats 3000] [--short-repeats 500] [--batch-repeats 5]
+        [--threads 1]
 
 *Tiny job*: a 5-qubit circuit (h, a cx chain, rz, measure_all), 100 shots.
 ``kernel`` is the kernel call alone (``svsim._core.run`` on the encoded
@@ -11,6 +12,11 @@ whole ``backend.run(circuit).result()``, and ``counts`` the same up to
 one counts the outcomes, header and metadata too).  Each is the median of
 ``--repeats`` calls, interleaved so a change in the machine's load reaches
 all three; the overheads are their differences with ``kernel``.
+
+*Short jobs*: a few circuits past the tiny bound (a 10-qubit QFT, a 12-qubit
+GHZ, ...; :data:`SHORT_CIRCUITS`), one shot: the kernel call and the whole
+job, interleaved, median of ``--short-repeats``.  ``result()`` runs such a job
+in the calling thread when the worker is idle (docs/jobs.md).
 
 *Batch*: 1,000 random 10-qubit circuits of 100 gates
 (:func:`svsim.bench.circuits.batch_specs`), 100 shots, in one ``run()`` up to
@@ -34,7 +40,7 @@ from typing import Any
 
 import svsim
 from svsim import _core, engine
-from svsim.bench.circuits import batch_specs, to_qiskit, to_svsim
+from svsim.bench.circuits import batch_specs, family_spec, to_qiskit, to_svsim
 
 
 def tiny_circuit(num_qubits: int = 5) -> svsim.Circuit:
@@ -76,32 +82,55 @@ def kernel_call(circuit: svsim.Circuit, shots: int, threads: int) -> Callable[[]
     return call
 
 
+def interleaved(calls: list[Callable[[], Any]], repeats: int) -> list[float]:
+    """Median seconds of each call, the calls taking turns ``repeats`` times (after
+    one warm-up each), so that a change in the machine's load reaches them all."""
+    for call in calls:
+        call()
+    times: list[list[float]] = [[] for _ in calls]
+    for _ in range(repeats):
+        for call, spent in zip(calls, times, strict=True):
+            start = time.perf_counter()
+            call()
+            spent.append(time.perf_counter() - start)
+    return [statistics.median(spent) for spent in times]
+
+
 def tiny_job(repeats: int, threads: int) -> dict[str, float]:
     """Median seconds of the kernel call, of the whole job and of the job up to
     its counts, interleaved."""
     circuit = tiny_circuit()
     backend = svsim.BasicSimulator(max_parallel_threads=threads)
-    kernel = kernel_call(circuit, 100, threads)
 
     def job() -> Any:
         return backend.run(circuit, shots=100, seed_simulator=1).result()
 
-    job().get_counts()  # warm: the worker thread, the imports
-    kernel_times, job_times, counts_times = [], [], []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        kernel()
-        middle = time.perf_counter()
-        job()
-        end = time.perf_counter()
-        job().get_counts()
-        kernel_times.append(middle - start)
-        job_times.append(end - middle)
-        counts_times.append(time.perf_counter() - end)
+    k, j, c = interleaved(
+        [kernel_call(circuit, 100, threads), job, lambda: job().get_counts()], repeats
+    )
     backend.close()
-    k, j = statistics.median(kernel_times), statistics.median(job_times)
-    c = statistics.median(counts_times)
     return {"kernel": k, "job": j, "overhead": j - k, "counts": c, "counts_overhead": c - k}
+
+
+SHORT_CIRCUITS = (("qft", 10), ("ghz", 12), ("qv", 10), ("random", 12))
+"""Circuits past the tiny bound and within the short one (docs/jobs.md)."""
+
+
+def short_jobs(repeats: int, threads: int) -> dict[str, dict[str, float]]:
+    """For each of :data:`SHORT_CIRCUITS` (one shot, as the suite's families run):
+    median seconds of the kernel call and of ``run().result()``, interleaved."""
+    backend = svsim.BasicSimulator(max_parallel_threads=threads)
+    figures = {}
+    for family, num_qubits in SHORT_CIRCUITS:
+        circuit = to_svsim(family_spec(family, num_qubits), measure=False)
+
+        def job(circuit: svsim.Circuit = circuit) -> Any:
+            return backend.run(circuit, shots=1, seed_simulator=1).result()
+
+        k, j = interleaved([kernel_call(circuit, 1, threads), job], repeats)
+        figures[f"{family}-{num_qubits}"] = {"kernel": k, "job": j, "overhead": j - k}
+    backend.close()
+    return figures
 
 
 def batch(repeats: int, threads: int, circuits: int = 1000) -> dict[str, float]:
@@ -151,6 +180,7 @@ def batch(repeats: int, threads: int, circuits: int = 1000) -> dict[str, float]:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--repeats", type=int, default=3000)
+    parser.add_argument("--short-repeats", type=int, default=500)
     parser.add_argument("--batch-repeats", type=int, default=5)
     parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args(argv)
@@ -162,6 +192,13 @@ def main(argv: list[str] | None = None) -> None:
         f"overhead {tiny['overhead'] * 1e6:.1f} us; with get_counts() {tiny['counts'] * 1e6:.1f} "
         f"us, overhead {tiny['counts_overhead'] * 1e6:.1f} us  (load {os.getloadavg()[0]:.2f})"
     )
+    if args.short_repeats > 0:
+        for name, f in short_jobs(args.short_repeats, args.threads).items():
+            print(
+                f"short job {name} (1 shot, median of {args.short_repeats}): kernel "
+                f"{f['kernel'] * 1e6:.0f} us, run().result() {f['job'] * 1e6:.0f} us, overhead "
+                f"{f['overhead'] * 1e6:.0f} us  (load {os.getloadavg()[0]:.2f})"
+            )
     if args.batch_repeats > 0:
         times = batch(args.batch_repeats, args.threads)
         line = ", ".join(f"{name} {t:.3f} s" for name, t in times.items())
