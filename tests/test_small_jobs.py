@@ -206,6 +206,29 @@ def test_short_job_runs_in_the_thread_that_waits_for_it(monkeypatch) -> None:
     backend.close()
 
 
+def test_ctrl_c_in_a_job_run_by_the_caller_cancels_it_and_goes_on(monkeypatch) -> None:
+    def interrupted(*args: object, **kwargs: object) -> None:
+        raise KeyboardInterrupt  # what Ctrl-C raises once the kernel returns
+
+    backend = svsim.BasicSimulator()
+    backend.run(short(), shots=1).result(timeout=WAIT)  # the worker is started and idle
+    monkeypatch.setattr(engine, "run_experiment", interrupted)
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1.0)  # the job is certain to be still queued at result()
+    try:
+        job = backend.run(short(), shots=10)
+        with pytest.raises(KeyboardInterrupt):
+            job.result()
+    finally:
+        sys.setswitchinterval(interval)
+    assert job.status() is JobStatus.CANCELLED
+    with pytest.raises(KeyboardInterrupt):  # a tiny job, run inside run()
+        backend.run(tiny(), shots=10)
+    monkeypatch.undo()
+    assert sum(backend.run(short(), shots=10).result().get_counts().values()) == 10
+    backend.close()
+
+
 def test_waiting_for_a_short_job_behind_another_keeps_the_order(monkeypatch) -> None:
     backend = svsim.BasicSimulator()
     seen = kernel_threads(monkeypatch)

@@ -60,6 +60,9 @@ class _Call:
         if fn is not None and future.set_running_or_notify_cancel():
             try:
                 value = fn(*args, **kwargs)
+            except KeyboardInterrupt as exc:  # only the main thread gets one: run_here's
+                future.set_exception(exc)
+                raise
             except BaseException as exc:  # noqa: B036 - handed to the future
                 future.set_exception(exc)
                 del exc

@@ -396,6 +396,11 @@ class BasicProviderJob(*qt.job_bases):  # type: ignore[misc]
         except _core.Cancelled:
             self._finish(JobStatus.CANCELLED)
             return None
+        except KeyboardInterrupt:
+            # Only the main thread gets a Ctrl-C: a job running there (a tiny one in
+            # run(), a short one in result()) ends CANCELLED, and the interrupt goes on.
+            self._finish(JobStatus.CANCELLED)
+            raise
         except BaseException as exc:  # noqa: B036 - the job must end whatever happened
             self._finish(JobStatus.ERROR, error=exc)
             return None
