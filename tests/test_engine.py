@@ -630,7 +630,8 @@ def test_each_trajectory_reaches_its_qubits_again(keep_prefix):
 
 @pytest.mark.parametrize("precision", ["double", "single"])
 def test_wide_diagonals_with_per_block_factors(precision):
-    # Runs of diagonal gates over more qubits than a fused table holds (15):
+    # Runs of diagonal gates over more qubits than a fused table holds (here 14,
+    # n - 4; at most 15):
     # gates that touch the low 12 qubits go into the table, the others become
     # one factor per block of 2^12 amplitudes.  A QFT makes such runs, and so
     # do random cp / rzz / cz / controlled-phase gates over 18 qubits.
