@@ -27,6 +27,42 @@ def tiny() -> svsim.Circuit:
     return svsim.Circuit(5, name="tiny").h(0).cx(0, 1).cx(1, 2).rz(0.3, 4).measure_all()
 
 
+def kernel_threads(monkeypatch) -> list[tuple[threading.Thread, str]]:
+    """The thread each experiment's kernel runs in, and its circuit's name, from now on."""
+    seen: list[tuple[threading.Thread, str]] = []
+    real = engine.run_experiment
+
+    def spy(circuit: svsim.Circuit, **kwargs: object) -> engine.ExperimentOutput:
+        seen.append((threading.current_thread(), circuit.name))
+        return real(circuit, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(engine, "run_experiment", spy)
+    return seen
+
+
+def gate_the_worker(backend: svsim.BasicSimulator) -> tuple[BasicProviderJob, threading.Event]:
+    """A job that holds the backend's worker until the event is set."""
+    started, release = threading.Event(), threading.Event()
+
+    def gated() -> str:
+        started.set()
+        assert release.wait(WAIT)
+        return "gate"
+
+    gate = BasicProviderJob(backend, "gate", gated)
+    gate.submit()
+    assert started.wait(WAIT)
+    return gate, release
+
+
+def short() -> svsim.Circuit:
+    """Past the tiny bound, within the short one: 40 gates on 12 qubits."""
+    qc = svsim.Circuit(12, name="short")
+    for layer in range(4):
+        qc.h(range(12)) if layer % 2 == 0 else qc.rz(0.1 * layer, range(12))
+    return qc.measure_all()
+
+
 def test_tiny_job_is_done_when_run_returns_and_keeps_the_job_api() -> None:
     backend = svsim.BasicSimulator()
     job = backend.run(tiny(), shots=100, seed_simulator=7)
@@ -73,23 +109,14 @@ def test_failing_tiny_job_ends_in_error_not_in_an_exception_from_run(monkeypatch
 
 def test_tiny_job_behind_a_queued_one_waits_its_turn() -> None:
     backend = svsim.BasicSimulator()
-    started, release = threading.Event(), threading.Event()
-
-    def gated() -> str:
-        started.set()
-        assert release.wait(WAIT)
-        return "first"
-
-    first = BasicProviderJob(backend, "first", gated)
-    first.submit()
-    assert started.wait(WAIT)
+    first, release = gate_the_worker(backend)
     job = backend.run(tiny(), shots=100, seed_simulator=1)
     assert job.status() is JobStatus.QUEUED  # jobs end in the order they were run
     assert job.cancel() is True and job.status() is JobStatus.CANCELLED
     second = backend.run(tiny(), shots=100, seed_simulator=1)
     assert second.status() is JobStatus.QUEUED
     release.set()
-    assert first.result(timeout=WAIT) == "first"
+    assert first.result(timeout=WAIT) == "gate"
     assert sum(second.result(timeout=WAIT).get_counts().values()) == 100
     backend.close()
 
@@ -144,42 +171,6 @@ def test_big_job_still_runs_on_the_worker_thread() -> None:
     assert seen[0] is not threading.current_thread()
     assert seen[1] is threading.current_thread()
     backend.close()
-
-
-def kernel_threads(monkeypatch) -> list[tuple[threading.Thread, str]]:
-    """The thread each experiment's kernel runs in, and its circuit's name, from now on."""
-    seen: list[tuple[threading.Thread, str]] = []
-    real = engine.run_experiment
-
-    def spy(circuit: svsim.Circuit, **kwargs: object) -> engine.ExperimentOutput:
-        seen.append((threading.current_thread(), circuit.name))
-        return real(circuit, **kwargs)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(engine, "run_experiment", spy)
-    return seen
-
-
-def gate_the_worker(backend: svsim.BasicSimulator) -> tuple[BasicProviderJob, threading.Event]:
-    """A job that holds the backend's worker until the event is set."""
-    started, release = threading.Event(), threading.Event()
-
-    def gated() -> str:
-        started.set()
-        assert release.wait(WAIT)
-        return "gate"
-
-    gate = BasicProviderJob(backend, "gate", gated)
-    gate.submit()
-    assert started.wait(WAIT)
-    return gate, release
-
-
-def short() -> svsim.Circuit:
-    """Past the tiny bound, within the short one: 40 gates on 12 qubits."""
-    qc = svsim.Circuit(12, name="short")
-    for layer in range(4):
-        qc.h(range(12)) if layer % 2 == 0 else qc.rz(0.1 * layer, range(12))
-    return qc.measure_all()
 
 
 def test_short_job_runs_in_the_thread_that_waits_for_it(monkeypatch) -> None:

@@ -124,13 +124,14 @@ class _Line:
         with self.lock:
             waiting = self.waiting
             while waiting and waiting[0].future.cancelled():
-                cancelled.append(waiting.popleft())
-                cancelled[-1].taken = True
+                dropped = waiting.popleft()
+                dropped.taken = True
+                cancelled.append(dropped)
             if self.ended is not None and not self.busy and waiting and waiting[0].future is future:
                 call = waiting.popleft()
                 call.taken = self.busy = True
-        for ended in cancelled:
-            ended.run()  # notifies the future's waiters, as a worker would
+        for dropped in cancelled:
+            dropped.run()  # notifies the future's waiters, as a worker would
         return call
 
     def run(self, call: _Call) -> None:
