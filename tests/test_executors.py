@@ -137,9 +137,19 @@ def gil_held():
     sys.setswitchinterval(interval)
 
 
+def started_and_idle(executor: DaemonThreadExecutor) -> DaemonThreadExecutor:
+    """The executor once its worker has run a call and let go of it (the worker
+    clears its busy flag just after the call's future is done)."""
+    executor.submit(int).result(WAIT)
+    deadline = time.monotonic() + WAIT
+    while executor._line.busy and time.monotonic() < deadline:
+        time.sleep(0.001)
+    assert not executor._line.busy
+    return executor
+
+
 def test_run_here_runs_the_next_call_in_the_caller_when_none_runs(gil_held):
-    executor = DaemonThreadExecutor()
-    executor.submit(int).result(WAIT)  # the worker is started and idle
+    executor = started_and_idle(DaemonThreadExecutor())
     ran: list[int] = []
     mine = executor.submit(lambda: ran.append(threading.get_ident()) or "mine")
     after = executor.submit(lambda: ran.append(threading.get_ident()) or "after")
@@ -166,8 +176,7 @@ def test_run_here_leaves_a_call_to_the_worker_while_another_runs_or_is_ahead():
 def test_run_here_ends_calls_cancelled_ahead_of_it_as_a_worker_would(gil_held):
     from concurrent.futures import wait
 
-    executor = DaemonThreadExecutor()
-    executor.submit(int).result(WAIT)
+    executor = started_and_idle(DaemonThreadExecutor())
     cancelled = executor.submit(time.sleep, 0)
     mine = executor.submit(lambda: "mine")
     assert cancelled.cancel()

@@ -8,6 +8,7 @@ import os
 import pickle
 import sys
 import threading
+import time
 import uuid
 
 import numpy as np
@@ -173,12 +174,21 @@ def test_big_job_still_runs_on_the_worker_thread() -> None:
     backend.close()
 
 
+def idle_backend() -> svsim.BasicSimulator:
+    """A backend whose worker has run a job and let go of it."""
+    backend = svsim.BasicSimulator()
+    backend.run(short(), shots=1).result(timeout=WAIT)
+    deadline = time.monotonic() + WAIT
+    while backend.executor._line.busy and time.monotonic() < deadline:
+        time.sleep(0.001)  # the worker clears its busy flag just after the job ends
+    return backend
+
+
 def test_short_job_runs_in_the_thread_that_waits_for_it(monkeypatch) -> None:
     # A thread that wakes for the job cannot take the GIL from this one for a second,
     # so the job is certain to be still queued when result() is called.
     interval = sys.getswitchinterval()
-    backend = svsim.BasicSimulator()
-    backend.run(short(), shots=1).result(timeout=WAIT)  # the worker is started and idle
+    backend = idle_backend()
     seen = kernel_threads(monkeypatch)
     sys.setswitchinterval(1.0)
     try:
@@ -201,8 +211,7 @@ def test_ctrl_c_in_a_job_run_by_the_caller_cancels_it_and_goes_on(monkeypatch) -
     def interrupted(*args: object, **kwargs: object) -> None:
         raise KeyboardInterrupt  # what Ctrl-C raises once the kernel returns
 
-    backend = svsim.BasicSimulator()
-    backend.run(short(), shots=1).result(timeout=WAIT)  # the worker is started and idle
+    backend = idle_backend()
     monkeypatch.setattr(engine, "run_experiment", interrupted)
     interval = sys.getswitchinterval()
     sys.setswitchinterval(1.0)  # the job is certain to be still queued at result()
