@@ -424,27 +424,23 @@ def test_gates_command_runs_each_simulator_in_its_own_process(capsys):
         gates.main(["--qubits", "8", "--targets", "8"])
 
 
-def test_overhead_command_times_the_tiny_and_the_short_jobs(capsys):
-    from svsim import work
+def test_overhead_command_times_the_tiny_and_the_small_jobs(capsys):
+    import svsim
     from svsim.bench import circuits, overhead
 
-    # the short circuits are what they are named for: past tiny, within short
-    for family, num_qubits in overhead.SHORT_CIRCUITS:
+    # job_kind says what the backend does: run() runs a tiny job, a short one waits
+    kinds = {}
+    backend = svsim.BasicSimulator(max_parallel_threads=1)
+    for family, num_qubits in overhead.SMALL_CIRCUITS:
         circuit = circuits.to_svsim(circuits.family_spec(family, num_qubits), measure=False)
-        spec = work.JobSpec(
-            "j",
-            "b",
-            "0",
-            (work.Experiment(circuit, 1),),
-            1,
-            False,
-            None,
-            work.Settings("double", 1, True, None),
-        )
-        units = work.predicted_work(spec, work.SHORT_MAX_WORK)
-        assert work.INLINE_MAX_WORK < units <= work.SHORT_MAX_WORK, (family, units)
+        kind = kinds[f"{family}-{num_qubits}"] = overhead.job_kind(circuit, 1)
+        job = backend.run(circuit, shots=1, seed_simulator=1)
+        assert job.in_final_state() is (kind == "tiny"), (family, num_qubits, kind)
+        job.result()
+    backend.close()
+    assert set(kinds.values()) == {"tiny", "short"}
     overhead.main(["--repeats", "3", "--short-repeats", "2", "--batch-repeats", "0"])
     out = capsys.readouterr().out
     assert "tiny job (5 qubits, 100 shots, median of 3)" in out
-    for family, num_qubits in overhead.SHORT_CIRCUITS:
-        assert f"short job {family}-{num_qubits} (1 shot, median of 2): kernel" in out
+    for name, kind in kinds.items():
+        assert f"{kind} job {name} (1 shot, median of 2): kernel" in out

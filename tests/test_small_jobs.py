@@ -129,7 +129,7 @@ def test_predicted_work_picks_only_tiny_jobs() -> None:
         return work.JobSpec("j", "b", "0", experiments, shots, False, None, settings)
 
     assert work.predicted_work(spec_of([tiny()], 100)) <= work.INLINE_MAX_WORK
-    wide = svsim.Circuit(12).h(range(12)).measure_all()
+    wide = svsim.Circuit(14).h(range(14)).measure_all()
     assert work.predicted_work(spec_of([wide], 100)) > work.INLINE_MAX_WORK
     assert work.predicted_work(spec_of([tiny()], 10**5)) > work.INLINE_MAX_WORK
     # a measurement before the end: one simulation per shot
@@ -155,7 +155,7 @@ def test_predicted_work_picks_only_tiny_jobs() -> None:
 
 def test_big_job_still_runs_on_the_worker_thread() -> None:
     backend = svsim.BasicSimulator()
-    wide = svsim.Circuit(12).h(range(12)).measure_all()
+    wide = svsim.Circuit(14).h(range(14)).measure_all()
     seen: list[threading.Thread] = []
     real = engine.run_experiment
 

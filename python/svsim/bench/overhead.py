@@ -13,10 +13,11 @@ one counts the outcomes, header and metadata too).  Each is the median of
 ``--repeats`` calls, interleaved so a change in the machine's load reaches
 all three; the overheads are their differences with ``kernel``.
 
-*Short jobs*: a few circuits past the tiny bound (a 10-qubit QFT, a 12-qubit
-GHZ, ...; :data:`SHORT_CIRCUITS`), one shot: the kernel call and the whole
-job, interleaved, median of ``--short-repeats``.  ``result()`` runs such a job
-in the calling thread when the worker is idle (docs/jobs.md).
+*Small jobs*: circuits of 10 to 14 qubits (a 10-qubit QFT, a 12-qubit GHZ,
+...; :data:`SMALL_CIRCUITS`), one shot: the kernel call and the whole job,
+interleaved, median of ``--short-repeats``.  Each is named tiny (``run()``
+runs it) or short (``result()`` runs it in the calling thread when the worker
+is idle) by its predicted work (docs/jobs.md).
 
 *Batch*: 1,000 random 10-qubit circuits of 100 gates
 (:func:`svsim.bench.circuits.batch_specs`), 100 shots, in one ``run()`` up to
@@ -39,7 +40,7 @@ from collections.abc import Callable
 from typing import Any
 
 import svsim
-from svsim import _core, engine
+from svsim import _core, engine, work
 from svsim.bench.circuits import batch_specs, family_spec, to_qiskit, to_svsim
 
 
@@ -112,23 +113,50 @@ def tiny_job(repeats: int, threads: int) -> dict[str, float]:
     return {"kernel": k, "job": j, "overhead": j - k, "counts": c, "counts_overhead": c - k}
 
 
-SHORT_CIRCUITS = (("qft", 10), ("ghz", 12), ("qv", 10), ("random", 12))
-"""Circuits past the tiny bound and within the short one (docs/jobs.md)."""
+SMALL_CIRCUITS = (
+    ("qft", 10),
+    ("ghz", 12),
+    ("qv", 10),
+    ("qft", 12),
+    ("ghz", 14),
+    ("qv", 12),
+    ("random", 12),
+)
+"""Circuits of 10 to 14 qubits: the first three tiny jobs at one shot, the others
+short ones (docs/jobs.md)."""
 
 
-def short_jobs(repeats: int, threads: int) -> dict[str, dict[str, float]]:
-    """For each of :data:`SHORT_CIRCUITS` (one shot, as the suite's families run):
-    median seconds of the kernel call and of ``run().result()``, interleaved."""
+def job_kind(circuit: svsim.Circuit, shots: int) -> str:
+    """``"tiny"``, ``"short"`` or ``"queued"``: how the backend's own worker runs a
+    job of ``circuit`` alone (:func:`svsim.work.predicted_work`)."""
+    settings = work.Settings("double", 1, True, None)
+    experiment = work.Experiment(circuit, 1)
+    spec = work.JobSpec("j", "b", "0", (experiment,), shots, False, None, settings)
+    units = work.predicted_work(spec, work.SHORT_MAX_WORK)
+    if units <= work.INLINE_MAX_WORK:
+        return "tiny"
+    return "short" if units <= work.SHORT_MAX_WORK else "queued"
+
+
+def small_jobs(repeats: int, threads: int) -> dict[str, dict[str, Any]]:
+    """For each of :data:`SMALL_CIRCUITS` (one shot, as the suite's families run):
+    how it runs (:func:`job_kind`) and the median seconds of the kernel call and
+    of ``run().result()``, interleaved."""
     backend = svsim.BasicSimulator(max_parallel_threads=threads)
-    figures = {}
-    for family, num_qubits in SHORT_CIRCUITS:
+    figures: dict[str, dict[str, Any]] = {}
+    for family, num_qubits in SMALL_CIRCUITS:
         circuit = to_svsim(family_spec(family, num_qubits), measure=False)
 
         def job(circuit: svsim.Circuit = circuit) -> Any:
             return backend.run(circuit, shots=1, seed_simulator=1).result()
 
         k, j = interleaved([kernel_call(circuit, 1, threads), job], repeats)
-        figures[f"{family}-{num_qubits}"] = {"kernel": k, "job": j, "overhead": j - k}
+        figures[f"{family}-{num_qubits}"] = {
+            "kind": job_kind(circuit, 1),
+            "kernel": k,
+            "job": j,
+            "overhead": j - k,
+        }
     backend.close()
     return figures
 
@@ -193,9 +221,9 @@ def main(argv: list[str] | None = None) -> None:
         f"us, overhead {tiny['counts_overhead'] * 1e6:.1f} us  (load {os.getloadavg()[0]:.2f})"
     )
     if args.short_repeats > 0:
-        for name, f in short_jobs(args.short_repeats, args.threads).items():
+        for name, f in small_jobs(args.short_repeats, args.threads).items():
             print(
-                f"short job {name} (1 shot, median of {args.short_repeats}): kernel "
+                f"{f['kind']} job {name} (1 shot, median of {args.short_repeats}): kernel "
                 f"{f['kernel'] * 1e6:.0f} us, run().result() {f['job'] * 1e6:.0f} us, overhead "
                 f"{f['overhead'] * 1e6:.0f} us  (load {os.getloadavg()[0]:.2f})"
             )
