@@ -915,8 +915,12 @@ struct PeriodFactors {
       : period_(period), vectors_(kVectorBytes == 32 && aligned) {
     if constexpr (kVectorBytes == 32) {
       if (vectors_) {
-        for (index_t v = 0; v < period / P; ++v)
+        for (index_t v = 0; v < period / P; ++v) {
           of_place_[v] = OneQubitFactors<T>([&](unsigned j) { return f[v * P + j / 2]; });
+          bool changes = false;
+          for (unsigned j = 0; j < P; ++j) changes = changes || f[v * P + j] != T(1);
+          if (changes) changed_[changed_count_++] = static_cast<std::uint8_t>(v);
+        }
         return;
       }
     }
@@ -937,9 +941,21 @@ struct PeriodFactors {
         constexpr auto lanes = std::make_index_sequence<Lanes::B>{};
         vec* at = reinterpret_cast<vec*>(data + 2 * first);
         const OneQubitFactors<T>* of_place = of_place_.data();
-        const index_t place = period_ / P - 1;  // vector i's place in the period: i & place
-        for (index_t i = 0; i < count / P; ++i)
-          at[i] = of_place[i & place].times(at[i], Lanes::template swap_lanes<0>(at[i], lanes));
+        const index_t places = period_ / P;
+        if (changed_count_ == places) {
+          const index_t place = places - 1;  // vector i's place in the period: i & place
+          for (index_t i = 0; i < count / P; ++i)
+            at[i] = of_place[i & place].times(at[i], Lanes::template swap_lanes<0>(at[i], lanes));
+          return;
+        }
+        // Only the vectors whose factors are not all 1: a quarter of them for
+        // cz, half for p or cp on a qubit from one vector up.
+        for (index_t start = 0; start < count / P; start += places) {
+          for (unsigned k = 0; k < changed_count_; ++k) {
+            vec& x = at[start + changed_[k]];
+            x = of_place[changed_[k]].times(x, Lanes::template swap_lanes<0>(x, lanes));
+          }
+        }
         return;
       }
     }
@@ -960,6 +976,9 @@ struct PeriodFactors {
   index_t period_ = 8;
   bool vectors_ = false;
   std::array<OneQubitFactors<T>, kMaxPeriod / P> of_place_;
+  // The places of the period's vectors that multiply() changes (whole vectors only).
+  std::array<std::uint8_t, kMaxPeriod / P> changed_;
+  unsigned changed_count_ = 0;
   alignas(64) std::array<T, kMaxPeriod> re_, im_;
 };
 
