@@ -814,6 +814,12 @@ struct OneQubitFactors {
   vec times(vec v, vec w) const { return c * v + d * w; }
 };
 
+// Whether a one-qubit matrix has no imaginary parts.
+template <typename T>
+bool is_real_matrix(const std::complex<T>* m) {
+  return m[0].imag() == T(0) && m[1].imag() == T(0) && m[2].imag() == T(0) && m[3].imag() == T(0);
+}
+
 // Target inside one vector: each amplitude pairs with one in the same vector,
 // a shuffle away, and the row is the amplitude's own target bit.
 template <typename T, unsigned Target>
@@ -829,6 +835,14 @@ void dense_1q_in_vector(T* data, index_t size, const std::complex<T>* m, const P
   vec* at = reinterpret_cast<vec*>(data);
   Parallelism per_vector = par;
   per_vector.min_items = std::max<index_t>(1, par.min_items / P);
+  if (is_real_matrix(m)) {  // as in dense_1q_vector_pairs
+    return for_each_chunk(per_vector, size / P, [=](index_t begin, index_t end) {
+      for (index_t i = begin; i < end; ++i) {
+        const vec v = at[i];
+        at[i] = self.c * v + partner.c * Lanes::template swap_lanes<Target + 1>(v, lanes);
+      }
+    });
+  }
   for_each_chunk(per_vector, size / P, [=](index_t begin, index_t end) {
     for (index_t i = begin; i < end; ++i) {
       const vec v = at[i];
@@ -854,6 +868,20 @@ void dense_1q_vector_pairs(T* data, index_t size, unsigned target, const std::co
   vec* at = reinterpret_cast<vec*>(data);
   Parallelism per_pair = par;
   per_pair.min_items = std::max<index_t>(1, par.min_items / (2 * P));
+  // A real matrix (h, ry) needs neither the swapped copies nor their products:
+  // half the multiply-adds.  Measured on AVX2 (Zen 3, 14 qubits, double, one
+  // thread, against rx in the same runs): h and ry 0.67-0.72 of rx's time.
+  if (is_real_matrix(m)) {
+    const vec a = m00.c, b = m01.c, c = m10.c, d = m11.c;
+    return for_each_chunk(per_pair, size / (2 * P), [=](index_t begin, index_t end) {
+      for (index_t i = begin; i < end; ++i) {
+        vec* first = at + ((i >> span_bits) << (span_bits + 1)) + (i & (span - 1));
+        const vec v0 = first[0], v1 = first[span];
+        first[0] = a * v0 + b * v1;
+        first[span] = c * v0 + d * v1;
+      }
+    });
+  }
   for_each_chunk(per_pair, size / (2 * P), [=](index_t begin, index_t end) {
     for (index_t i = begin; i < end; ++i) {
       vec* first = at + ((i >> span_bits) << (span_bits + 1)) + (i & (span - 1));
