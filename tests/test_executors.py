@@ -185,6 +185,42 @@ def test_run_here_ends_calls_cancelled_ahead_of_it_as_a_worker_would(gil_held):
     executor.shutdown()
 
 
+def test_held_call_waits_for_run_here_release_or_the_next_call():
+    executor = started_and_idle(DaemonThreadExecutor())
+    ran: list[str] = []
+    held = executor.submit_held(ran.append, "held")
+    time.sleep(0.05)
+    assert ran == [] and not held.done() and executor._line.queue.empty()
+    executor.release()  # to the worker
+    held.result(WAIT)
+    started_and_idle(executor)
+    first = executor.submit_held(ran.append, "first")
+    second = executor.submit(ran.append, "second")  # the held one goes first
+    second.result(WAIT)
+    assert first.done() and ran == ["held", "first", "second"]
+    started_and_idle(executor)
+    mine = executor.submit_held(lambda: threading.get_ident())
+    assert executor.run_here(mine) and mine.result(0) == threading.get_ident()
+    assert not executor._line.held
+    executor.shutdown()
+
+
+def test_held_call_is_queued_at_once_while_another_runs_and_ends_at_shutdown():
+    executor, gate, release = busy_executor()
+    behind = executor.submit_held(lambda: "behind")
+    assert not executor._line.held  # the worker is awake anyway
+    release.set()
+    assert behind.result(WAIT) == "behind"
+    started_and_idle(executor)
+    kept = executor.submit_held(lambda: "kept")
+    executor.shutdown(wait=True)  # runs what is held
+    assert kept.result(0) == "kept"
+    other = started_and_idle(DaemonThreadExecutor())
+    dropped = other.submit_held(lambda: "dropped")
+    other.shutdown(wait=True, cancel_futures=True)
+    assert dropped.cancelled()
+
+
 def test_run_here_is_for_a_single_worker_only():
     executor = DaemonThreadExecutor(max_workers=2)
     future = executor.submit(time.sleep, 0)

@@ -184,27 +184,63 @@ def idle_backend() -> svsim.BasicSimulator:
     return backend
 
 
-def test_short_job_runs_in_the_thread_that_waits_for_it(monkeypatch) -> None:
-    # A thread that wakes for the job cannot take the GIL from this one for a second,
-    # so the job is certain to be still queued when result() is called.
-    interval = sys.getswitchinterval()
+def test_short_job_is_held_and_runs_in_the_thread_that_waits_for_it(monkeypatch) -> None:
     backend = idle_backend()
     seen = kernel_threads(monkeypatch)
-    sys.setswitchinterval(1.0)
-    try:
-        job = backend.run(short(), shots=100, seed_simulator=3)
-        assert job.status() is JobStatus.QUEUED
-        result = job.result()  # runs the job here
-    finally:
-        sys.setswitchinterval(interval)
+    job = backend.run(short(), shots=100, seed_simulator=3)
+    line = backend.executor._line
+    assert line.queue.empty() and len(line.held) == 1  # the worker was not woken for it
+    assert seen == []
+    result = job.result()  # runs the job here
     assert seen == [(threading.current_thread(), "short")]
     assert job.status() is JobStatus.DONE and job.progress() == 1.0
-    assert result.job_id == job.job_id()
-    # the same counts as on the worker thread, where a timeout leaves it
+    assert result.job_id == job.job_id() and not line.held
+    # the same counts on the worker thread, to which result(timeout=...) hands the job
     again = backend.run(short(), shots=100, seed_simulator=3)
     assert again.result(timeout=WAIT).get_counts() == result.get_counts()
     assert len(seen) == 2 and seen[1][0] is not threading.current_thread()
     backend.close()
+
+
+def test_held_job_runs_when_first_looked_at(monkeypatch) -> None:
+    backend = idle_backend()
+    seen = kernel_threads(monkeypatch)
+    job = backend.run(short(), shots=10)
+    time.sleep(0.05)  # held: nothing runs it meanwhile
+    assert seen == []
+    assert job.done()  # status() ran it, here
+    assert seen == [(threading.current_thread(), "short")]
+    # so does wait_for_final_state, which polls status()
+    other = backend.run(short(), shots=10)
+    other.wait_for_final_state(timeout=WAIT)
+    assert other.status() is JobStatus.DONE and len(seen) == 2
+    backend.close()
+
+
+def test_held_job_goes_to_the_worker_before_the_next_job(monkeypatch) -> None:
+    backend = idle_backend()
+    seen = kernel_threads(monkeypatch)
+    first = backend.run(short(), shots=10)  # held
+    second = backend.run(tiny(), shots=10)  # queued behind it: both go to the worker
+    assert not backend.executor._line.held
+    assert sum(second.result(timeout=WAIT).get_counts().values()) == 10
+    assert first.status() is JobStatus.DONE
+    worker = seen[0][0]
+    assert worker is not threading.current_thread()
+    assert seen == [(worker, "short"), (worker, "tiny")]
+    backend.close()
+
+
+def test_held_job_runs_when_the_backend_closes_or_is_cancelled(monkeypatch) -> None:
+    backend = idle_backend()
+    seen = kernel_threads(monkeypatch)
+    dropped = backend.run(short(), shots=10)
+    assert dropped.cancel() is True and dropped.status() is JobStatus.CANCELLED
+    job = backend.run(short(), shots=10)  # held: the cancelled call ahead is dropped
+    assert backend.executor._line.held and backend.executor._line.queue.empty()
+    backend.close()  # waits for the job, which the worker runs
+    assert job._status is JobStatus.DONE
+    assert len(seen) == 1 and seen[0][0] is not threading.current_thread()
 
 
 def test_ctrl_c_in_a_job_run_by_the_caller_cancels_it_and_goes_on(monkeypatch) -> None:

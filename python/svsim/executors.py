@@ -80,14 +80,21 @@ class _Line:
     it, or a caller that runs the next call itself when no call runs
     (:meth:`DaemonThreadExecutor.run_here`).  With a single worker, ``busy``
     says a call runs, and a worker that has taken a call waits for it to end:
-    the calls still run one at a time, in the order they came in."""
+    the calls still run one at a time, in the order they came in.  ``held``
+    are calls in ``waiting`` not yet put on ``queue``
+    (:meth:`DaemonThreadExecutor.submit_held`)."""
 
     def __init__(self, single_worker: bool) -> None:
         self.queue: queue.SimpleQueue[_Call | None] = queue.SimpleQueue()  # wakes the workers
         self.waiting: collections.deque[_Call] = collections.deque()
-        self.lock = threading.Lock()  # guards waiting, busy and each call's taken flag
+        self.held: list[_Call] = []
+        self.lock = threading.Lock()  # guards waiting, held, busy and each call's taken flag
         self.ended = threading.Condition(self.lock) if single_worker else None
         self.busy = False
+
+    def idle_locked(self) -> bool:
+        """Whether no call waits or runs (``lock`` held)."""
+        return not self.waiting and not self.busy
 
     def _claim_locked(self, call: _Call) -> bool:
         """Mark ``call`` taken and out of line (``lock`` held); False if a thread
@@ -130,6 +137,8 @@ class _Line:
             if self.ended is not None and not self.busy and waiting and waiting[0].future is future:
                 call = waiting.popleft()
                 call.taken = self.busy = True
+            if self.held:
+                self.held = [c for c in self.held if not c.taken]
         for dropped in cancelled:
             dropped.run()  # notifies the future's waiters, as a worker would
         return call
@@ -184,14 +193,55 @@ class DaemonThreadExecutor(Executor):
 
     def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
         """Schedule ``fn(*args, **kwargs)``; a ``Future`` for its outcome."""
+        return self._submit(fn, args, kwargs, hold=False)
+
+    def submit_held(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
+        """As :meth:`submit`, but when nothing waits or runs the worker is not woken
+        for the call: it runs when a thread runs it with :meth:`run_here`, or on the
+        worker once :meth:`release`, the next submit or :meth:`shutdown` hands it
+        over.  For a call its caller will most likely wait for (a short job): on this
+        virtual machine each wake-up of another thread cost the waker 10-25 us, and
+        the woken worker then passes the GIL back and forth with the caller."""
+        return self._submit(fn, args, kwargs, hold=True)
+
+    def release(self) -> None:
+        """Hand the held calls to the worker (wakes it if there are any)."""
+        with self._lock:
+            self._release_locked()
+
+    def _release_locked(self) -> None:
+        """Put the held calls on the queue, oldest first (``self._lock`` held, so that no
+        later call is put before them); those cancelled meanwhile are ended here, as a
+        worker would end them, without waking it."""
+        line = self._line
+        with line.lock:
+            held, line.held = line.held, []
+            cancelled = [call for call in held if not call.taken and call.future.cancelled()]
+            for call in cancelled:
+                call.taken = True
+                line.waiting.remove(call)
+        for call in held:
+            if call in cancelled:
+                call.run()  # notifies the future's waiters
+            else:
+                line.queue.put(call)
+
+    def _submit(
+        self, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any], hold: bool
+    ) -> Future[Any]:
         future: Future[Any] = Future()
         with self._lock:
             if self._shutdown:
                 raise RuntimeError("cannot schedule new futures after shutdown")
             call = _Call(future, fn, args, kwargs)
+            self._release_locked()  # calls held before this one run before it
             with self._line.lock:
+                hold = hold and self._line.ended is not None and self._line.idle_locked()
                 self._line.waiting.append(call)
-            self._line.queue.put(call)
+                if hold:
+                    self._line.held.append(call)
+            if not hold:
+                self._line.queue.put(call)
             if len(self._threads) < self._max_workers:
                 thread = threading.Thread(
                     target=_work_loop,
@@ -226,6 +276,7 @@ class DaemonThreadExecutor(Executor):
         dropped = []
         with self._lock:
             self._shutdown = True
+            self._release_locked()  # held calls run, or are dropped with the others
             if cancel_futures:
                 while True:
                     try:

@@ -252,7 +252,10 @@ class BasicProviderJob(*qt.job_bases):  # type: ignore[misc]
         return self._job_id
 
     def status(self) -> JobStatus:
-        """The job's state now; never waits for the kernel."""
+        """The job's state now.  It never waits for another job's kernel; a short job
+        still queued, next in line on an idle worker, runs first, here (docs/jobs.md)."""
+        if self._queued_on is not None:
+            self._run_or_release()
         with self._lock:
             status = self._status
             future = self._future if self._remote and status is JobStatus.QUEUED else None
@@ -329,9 +332,13 @@ class BasicProviderJob(*qt.job_bases):  # type: ignore[misc]
         as_task = getattr(work, "as_task", None)
         try:
             if runs_in_process(executor) or as_task is None:
-                future = executor.submit(self._execute)
                 if self._short and isinstance(executor, DaemonThreadExecutor):
+                    # Held: the worker is not woken for a job the caller will most
+                    # likely run itself (docs/jobs.md, "Short jobs").
+                    future = executor.submit_held(self._execute)
                     self._queued_on = executor
+                else:
+                    future = executor.submit(self._execute)
             else:
                 with self._lock:
                     self._remote = True
@@ -536,7 +543,20 @@ class BasicProviderJob(*qt.job_bases):  # type: ignore[misc]
             self._waiters = threading.Condition(self._lock)
         return self._waiters
 
+    def _run_or_release(self) -> None:
+        """A short job still queued runs here if it is next in line and no job runs;
+        otherwise the worker is handed it, in case it was held (``DaemonThreadExecutor
+        .submit_held``)."""
+        executor = self._queued_on
+        assert executor is not None
+        with self._lock:
+            future = self._future if self._status is JobStatus.QUEUED else None
+        if future is not None and not executor.run_here(future):
+            executor.release()
+
     def _wait_final(self, timeout: float | None) -> bool:
+        if self._queued_on is not None:  # a held job waited for runs on the worker
+            self._queued_on.release()
         deadline = None if timeout is None else time.monotonic() + max(timeout, 0.0)
         with self._lock:
             while self._status not in JOB_FINAL_STATES:
@@ -560,15 +580,12 @@ class BasicProviderJob(*qt.job_bases):  # type: ignore[misc]
             JobError: if the job was cancelled, or failed (chained to the
                 cause), or was never submitted.
         """
-        with self._lock:
-            status, result, error = self._status, self._result, self._error
-            future = self._future
-        if status is JobStatus.QUEUED and timeout is None and self._queued_on is not None:
+        if timeout is None and self._queued_on is not None:
             # A short job still queued, next in line on an idle worker, runs here: the
             # worker's wake-up and this thread's would cost more than its kernel.
-            if future is not None and self._queued_on.run_here(future):
-                with self._lock:
-                    status, result, error = self._status, self._result, self._error
+            self._run_or_release()
+        with self._lock:
+            status, result, error = self._status, self._result, self._error
         if status not in JOB_FINAL_STATES:  # a final job (a tiny one is) needs no wait
             if not self._wait_final(timeout):
                 raise JobTimeoutError(
