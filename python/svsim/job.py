@@ -330,6 +330,7 @@ class BasicProviderJob(*qt.job_bases):  # type: ignore[misc]
         if executor is None:
             executor = _fallback_executor()
         as_task = getattr(work, "as_task", None)
+        future: Any
         try:
             if runs_in_process(executor) or as_task is None:
                 if self._short and isinstance(executor, DaemonThreadExecutor):
