@@ -352,8 +352,8 @@ class BasicSimulator(qt.BackendBase):  # type: ignore[misc]
         spec = JobSpec(
             job_id, self.name, self.backend_version, experiments, shots, memory, initial, settings
         )
-        # A tiny job runs here, inside run(), and result() runs a short one that is
-        # still queued (docs/jobs.md): on the backend's own worker each would wait
+        # A tiny job runs here, inside run(); a short one is held for the thread that
+        # asks about it (docs/jobs.md): on the backend's own worker each would wait
         # for the hand-offs; with none queued, jobs still end in order.
         own_worker = self._owns_executor and not self._mpi
         work_units = predicted_work(spec, SHORT_MAX_WORK) if own_worker else SHORT_MAX_WORK + 1

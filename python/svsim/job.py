@@ -183,10 +183,12 @@ class BasicProviderJob(*qt.job_bases):  # type: ignore[misc]
     :meth:`submit` is called.  Give ``control`` (the :class:`JobControl` the
     callable uses) to make a running job cancellable; without it,
     :meth:`cancel` can only stop a job that has not started.  ``short`` says
-    the work takes a few milliseconds at most: :meth:`result` (with no
-    timeout) then runs it in the calling thread if it is still queued next in
-    line on an idle :class:`DaemonThreadExecutor`, rather than wait for the
-    worker to wake for it and then wake the caller.
+    the work takes a few milliseconds at most: on a :class:`DaemonThreadExecutor`
+    with nothing queued or running it is then held (the worker is not woken for
+    it), and :meth:`result` (with no timeout) or :meth:`status` runs it in the
+    calling thread if it is still queued next in line on an idle worker, rather
+    than wait for the worker to wake for it and then wake the caller; waiting
+    with a timeout, the next submit or the backend's close hand it to the worker.
 
     ``executor`` overrides where the work runs; by default it is the
     backend's ``executor`` attribute, or a shared single worker thread.  On an

@@ -102,11 +102,13 @@ as much as the kernel of such a job (bench/RESULTS.md, "Tenth round")."""
 
 SHORT_MAX_WORK = 1 << 21
 """A job whose :func:`predicted_work` is at most this (a few milliseconds of
-kernel time) is *short*: ``result()``, called while it is still queued next in
-line on the backend's idle worker, runs it in the calling thread instead of
-waiting for the worker (:meth:`svsim.executors.DaemonThreadExecutor.run_here`).
-The two thread hand-offs it spares cost 0.1-0.2 ms on a loaded 2-vCPU machine;
-the bound keeps a Ctrl-C in ``result()`` from waiting long for a kernel."""
+kernel time) is *short*: queued on the backend's idle worker it is held (the
+worker is not woken for it), and the first thread that asks about it
+(``result()``, ``status()``) runs it, when it is still queued next in line and
+no job runs (:meth:`svsim.executors.DaemonThreadExecutor.run_here`; docs/jobs.md).
+The thread hand-offs it spares cost 0.1-0.2 ms on a loaded 2-vCPU machine; the
+bound keeps a Ctrl-C in ``result()`` from waiting long for a kernel, and a
+``status()`` that runs the job short."""
 
 
 def predicted_work(spec: JobSpec, limit: int = INLINE_MAX_WORK) -> int:
