@@ -138,14 +138,22 @@ def gil_held():
 
 
 def started_and_idle(executor: DaemonThreadExecutor) -> DaemonThreadExecutor:
-    """The executor once its worker has run a call and let go of it (the worker
-    clears its busy flag just after the call's future is done)."""
+    """The executor once its worker has run a call, let go of it (the worker clears
+    its busy flag just after the call's future is done) and polls again."""
     executor.submit(int).result(WAIT)
     deadline = time.monotonic() + WAIT
-    while executor._line.busy and time.monotonic() < deadline:
+    while (executor._line.busy or not executor._line.polling) and time.monotonic() < deadline:
         time.sleep(0.001)
-    assert not executor._line.busy
+    assert not executor._line.busy and executor._line.polling
     return executor
+
+
+@pytest.fixture
+def slow_polls(monkeypatch):
+    """A worker that polls does so a minute apart: a held call stays held."""
+    from svsim import executors
+
+    monkeypatch.setattr(executors, "POLL_S", 60.0)
 
 
 def test_run_here_runs_the_next_call_in_the_caller_when_none_runs(gil_held):
@@ -185,7 +193,7 @@ def test_run_here_ends_calls_cancelled_ahead_of_it_as_a_worker_would(gil_held):
     executor.shutdown()
 
 
-def test_held_call_waits_for_run_here_release_or_the_next_call():
+def test_held_call_waits_for_run_here_release_or_the_next_call(slow_polls):
     executor = started_and_idle(DaemonThreadExecutor())
     ran: list[str] = []
     held = executor.submit_held(ran.append, "held")
@@ -205,7 +213,7 @@ def test_held_call_waits_for_run_here_release_or_the_next_call():
     executor.shutdown()
 
 
-def test_held_call_is_queued_at_once_while_another_runs_and_ends_at_shutdown():
+def test_held_call_is_queued_at_once_while_another_runs_and_ends_at_shutdown(slow_polls):
     executor, gate, release = busy_executor()
     behind = executor.submit_held(lambda: "behind")
     assert not executor._line.held  # the worker is awake anyway
@@ -219,6 +227,29 @@ def test_held_call_is_queued_at_once_while_another_runs_and_ends_at_shutdown():
     dropped = other.submit_held(lambda: "dropped")
     other.shutdown(wait=True, cancel_futures=True)
     assert dropped.cancelled()
+
+
+def test_held_call_nobody_runs_starts_at_the_workers_next_poll():
+    executor = started_and_idle(DaemonThreadExecutor())
+    held = executor.submit_held(threading.get_ident)
+    assert executor._line.held or held.done()  # held, unless a poll took it already
+    assert held.result(WAIT) != threading.get_ident()  # the worker ran it
+    executor.shutdown()
+
+
+def test_worker_stops_polling_after_a_while_and_then_is_woken(monkeypatch):
+    from svsim import executors
+
+    monkeypatch.setattr(executors, "LINGER_S", 0.05)
+    executor = started_and_idle(DaemonThreadExecutor())
+    deadline = time.monotonic() + WAIT
+    while executor._line.polling and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert not executor._line.polling
+    woken = executor.submit_held(lambda: "woken")  # not held: the worker waits for a wake-up
+    assert not executor._line.held
+    assert woken.result(WAIT) == "woken"
+    executor.shutdown()
 
 
 def test_run_here_is_for_a_single_worker_only():

@@ -175,16 +175,25 @@ def test_big_job_still_runs_on_the_worker_thread() -> None:
 
 
 def idle_backend() -> svsim.BasicSimulator:
-    """A backend whose worker has run a job and let go of it."""
+    """A backend whose worker has run a job, let go of it and polls for held jobs."""
     backend = svsim.BasicSimulator()
     backend.run(short(), shots=1).result(timeout=WAIT)
+    line = backend.executor._line
     deadline = time.monotonic() + WAIT
-    while backend.executor._line.busy and time.monotonic() < deadline:
+    while (line.busy or not line.polling) and time.monotonic() < deadline:
         time.sleep(0.001)  # the worker clears its busy flag just after the job ends
     return backend
 
 
-def test_short_job_is_held_and_runs_in_the_thread_that_waits_for_it(monkeypatch) -> None:
+@pytest.fixture
+def slow_polls(monkeypatch):
+    """A worker that polls does so a minute apart: a held job stays held."""
+    from svsim import executors
+
+    monkeypatch.setattr(executors, "POLL_S", 60.0)
+
+
+def test_short_job_is_held_and_runs_in_the_thread_that_asks(monkeypatch, slow_polls) -> None:
     backend = idle_backend()
     seen = kernel_threads(monkeypatch)
     job = backend.run(short(), shots=100, seed_simulator=3)
@@ -202,7 +211,7 @@ def test_short_job_is_held_and_runs_in_the_thread_that_waits_for_it(monkeypatch)
     backend.close()
 
 
-def test_held_job_runs_when_first_looked_at(monkeypatch) -> None:
+def test_held_job_runs_when_first_looked_at(monkeypatch, slow_polls) -> None:
     backend = idle_backend()
     seen = kernel_threads(monkeypatch)
     job = backend.run(short(), shots=10)
@@ -217,7 +226,7 @@ def test_held_job_runs_when_first_looked_at(monkeypatch) -> None:
     backend.close()
 
 
-def test_held_job_goes_to_the_worker_before_the_next_job(monkeypatch) -> None:
+def test_held_job_goes_to_the_worker_before_the_next_job(monkeypatch, slow_polls) -> None:
     backend = idle_backend()
     seen = kernel_threads(monkeypatch)
     first = backend.run(short(), shots=10)  # held
@@ -231,7 +240,7 @@ def test_held_job_goes_to_the_worker_before_the_next_job(monkeypatch) -> None:
     backend.close()
 
 
-def test_held_job_runs_when_the_backend_closes_or_is_cancelled(monkeypatch) -> None:
+def test_held_job_runs_when_the_backend_closes_or_is_cancelled(monkeypatch, slow_polls) -> None:
     backend = idle_backend()
     seen = kernel_threads(monkeypatch)
     dropped = backend.run(short(), shots=10)
@@ -241,6 +250,18 @@ def test_held_job_runs_when_the_backend_closes_or_is_cancelled(monkeypatch) -> N
     backend.close()  # waits for the job, which the worker runs
     assert job._status is JobStatus.DONE
     assert len(seen) == 1 and seen[0][0] is not threading.current_thread()
+
+
+def test_held_job_nobody_asks_about_runs_on_the_worker(monkeypatch) -> None:
+    backend = idle_backend()
+    seen = kernel_threads(monkeypatch)
+    job = backend.run(short(), shots=10)
+    deadline = time.monotonic() + WAIT
+    while job._status is not JobStatus.DONE and time.monotonic() < deadline:
+        time.sleep(0.005)  # read without status(), which would run it here
+    assert job._status is JobStatus.DONE
+    assert len(seen) == 1 and seen[0][0] is not threading.current_thread()
+    backend.close()
 
 
 def test_ctrl_c_in_a_job_run_by_the_caller_cancels_it_and_goes_on(monkeypatch) -> None:

@@ -88,9 +88,32 @@ class _Line:
         self.queue: queue.SimpleQueue[_Call | None] = queue.SimpleQueue()  # wakes the workers
         self.waiting: collections.deque[_Call] = collections.deque()
         self.held: list[_Call] = []
-        self.lock = threading.Lock()  # guards waiting, held, busy and each call's taken flag
+        self.lock = threading.Lock()  # guards all of the fields
         self.ended = threading.Condition(self.lock) if single_worker else None
         self.busy = False
+        self.polling = False  # the single worker waits at most POLL_S, so calls may be held
+        self.ended_at = -LINGER_S  # when a call last ended (time.monotonic())
+
+    def next_wait(self) -> float | None:
+        """How long the single worker waits on the queue before it looks for held
+        calls: POLL_S while one is held or a call ended less than LINGER_S ago,
+        otherwise until it is woken.  Calls are held only while it polls."""
+        with self.lock:
+            self.polling = self.ended is not None and (
+                bool(self.held) or time.monotonic() - self.ended_at < LINGER_S
+            )
+            return POLL_S if self.polling else None
+
+    def take_held(self) -> _Call | None:
+        """The held call, taken to run it, for a worker whose poll found one that no
+        thread ran; None if there is none or a call runs."""
+        with self.lock:
+            if not self.held or self.busy:
+                return None
+            call = self.held.pop(0)  # the head of waiting: calls are held only when none waits
+            self._claim_locked(call)
+            self.busy = True
+            return call
 
     def idle_locked(self) -> bool:
         """Whether no call waits or runs (``lock`` held)."""
@@ -151,19 +174,37 @@ class _Line:
             if self.ended is not None:
                 with self.lock:
                     self.busy = False
+                    self.ended_at = time.monotonic()
                     self.ended.notify()
 
 
+POLL_S = 0.02
+"""How often a single worker that polls looks for held calls: a held call that
+no thread runs starts on the worker within this."""
+
+LINGER_S = 1.0
+"""How long after a call ends a single worker keeps polling (waking POLL_S apart,
+each time taking the GIL for a moment) before it waits until woken."""
+
+
 def _work_loop(line: _Line) -> None:
-    """A worker thread's life: run queued calls until the stop sentinel ``None``."""
+    """A worker thread's life: run queued calls, and held ones that no thread ran,
+    until the stop sentinel ``None``."""
     while True:
-        call = line.queue.get()
+        try:
+            call = line.queue.get(timeout=line.next_wait())
+        except queue.Empty:
+            call = line.take_held()
+            if call is not None:
+                line.run(call)
+            del call  # hold no job between jobs
+            continue
         if call is None:
             line.queue.put(None)  # the other workers stop too
             return
         if line.take(call):
             line.run(call)
-        del call  # hold no job between jobs
+        del call
 
 
 class DaemonThreadExecutor(Executor):
@@ -196,12 +237,14 @@ class DaemonThreadExecutor(Executor):
         return self._submit(fn, args, kwargs, hold=False)
 
     def submit_held(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
-        """As :meth:`submit`, but when nothing waits or runs the worker is not woken
+        """As :meth:`submit`, but on a single worker that polls (it ran a call in the
+        last ``LINGER_S``) with nothing waiting or running, the worker is not woken
         for the call: it runs when a thread runs it with :meth:`run_here`, or on the
         worker once :meth:`release`, the next submit or :meth:`shutdown` hands it
-        over.  For a call its caller will most likely wait for (a short job): on this
-        virtual machine each wake-up of another thread cost the waker 10-25 us, and
-        the woken worker then passes the GIL back and forth with the caller."""
+        over, or at the worker's next poll (within ``POLL_S``).  For a call its
+        caller will most likely wait for (a short job): on this project's virtual
+        machine each wake-up of another thread cost the waker 10-25 us, and the
+        woken worker then passes the GIL back and forth with the caller."""
         return self._submit(fn, args, kwargs, hold=True)
 
     def release(self) -> None:
@@ -236,7 +279,7 @@ class DaemonThreadExecutor(Executor):
             call = _Call(future, fn, args, kwargs)
             self._release_locked()  # calls held before this one run before it
             with self._line.lock:
-                hold = hold and self._line.ended is not None and self._line.idle_locked()
+                hold = hold and self._line.polling and self._line.idle_locked()
                 self._line.waiting.append(call)
                 if hold:
                     self._line.held.append(call)

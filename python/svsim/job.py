@@ -8,7 +8,9 @@ A :class:`BasicProviderJob` is a small state machine guarded by one lock::
 
 No transition leaves a final state.  The lock is only ever held for a few
 Python statements (never while the kernel runs), so ``status()`` and every
-other method answer at once from any thread.  Waiting (``result()``,
+other method answer at once from any thread while a job runs (a short job
+held for the thread that asks about it runs first, in that thread: see
+docs/jobs.md).  Waiting (``result()``,
 ``wait_for_final_state()``, ``cancel()`` of a running job) blocks on a
 condition variable that the worker signals when the job reaches its final
 state.
@@ -218,7 +220,7 @@ class BasicProviderJob(*qt.job_bases):  # type: ignore[misc]
         # Runs over MPI: every rank's job must run its work, a cancelled one too.
         self._collective = collective and control is not None
         self._short = short and not self._collective
-        self._queued_on: DaemonThreadExecutor | None = None  # where result() may run it
+        self._queued_on: DaemonThreadExecutor | None = None  # where status(), result() may run it
         self._job_id = job_id
         self._control = control
         self._executor = executor
