@@ -25,6 +25,7 @@ from circuits import chain, rich_circuit, same_results
 from svsim import BasicSimulator, JobStatus
 from svsim.backend import JobSpec, run_job
 from svsim.job import BasicProviderJob, DaemonThreadExecutor, runs_in_process
+from worker_state import wait_idle_and_polling
 
 WAIT = 60.0
 
@@ -138,22 +139,10 @@ def gil_held():
 
 
 def started_and_idle(executor: DaemonThreadExecutor) -> DaemonThreadExecutor:
-    """The executor once its worker has run a call, let go of it (the worker clears
-    its busy flag just after the call's future is done) and polls again."""
+    """The executor once its worker has run a call, let go of it and polls again."""
     executor.submit(int).result(WAIT)
-    deadline = time.monotonic() + WAIT
-    while (executor._line.busy or not executor._line.polling) and time.monotonic() < deadline:
-        time.sleep(0.001)
-    assert not executor._line.busy and executor._line.polling
+    wait_idle_and_polling(executor, WAIT)
     return executor
-
-
-@pytest.fixture
-def slow_polls(monkeypatch):
-    """A worker that polls does so a minute apart: a held call stays held."""
-    from svsim import executors
-
-    monkeypatch.setattr(executors, "POLL_S", 60.0)
 
 
 def test_run_here_runs_the_next_call_in_the_caller_when_none_runs(gil_held):

@@ -20,6 +20,7 @@ from svsim.job import BasicProviderJob, JobStatus
 from svsim.options import new_job_id
 from svsim.result import experiment_header
 from svsim.work import Outcomes
+from worker_state import wait_idle_and_polling
 
 WAIT = 10.0
 
@@ -178,19 +179,8 @@ def idle_backend() -> svsim.BasicSimulator:
     """A backend whose worker has run a job, let go of it and polls for held jobs."""
     backend = svsim.BasicSimulator()
     backend.run(short(), shots=1).result(timeout=WAIT)
-    line = backend.executor._line
-    deadline = time.monotonic() + WAIT
-    while (line.busy or not line.polling) and time.monotonic() < deadline:
-        time.sleep(0.001)  # the worker clears its busy flag just after the job ends
+    wait_idle_and_polling(backend.executor, WAIT)
     return backend
-
-
-@pytest.fixture
-def slow_polls(monkeypatch):
-    """A worker that polls does so a minute apart: a held job stays held."""
-    from svsim import executors
-
-    monkeypatch.setattr(executors, "POLL_S", 60.0)
 
 
 def test_short_job_is_held_and_runs_in_the_thread_that_asks(monkeypatch, slow_polls) -> None:
