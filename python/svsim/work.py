@@ -95,10 +95,10 @@ class JobSpec:
 INLINE_MAX_WORK = 1 << 17
 """A job whose :func:`predicted_work` is at most this (0.05-0.3 ms of kernel
 time) runs inside ``run()`` when the backend has its own worker and nothing
-queued.  Queued, even a short job that ``result()`` runs itself costs 0.04-0.06
-ms more than one run here (its future, cancel flag, progress and the worker's
-wake-up: 120,000 machine instructions more for a 12-qubit GHZ circuit), which is
-as much as the kernel of such a job (bench/RESULTS.md, "Tenth round")."""
+queued.  Queued, even a short job that the caller runs itself costs more than
+one run here (its future, cancel flag and progress: 120,000 machine
+instructions more for a 12-qubit GHZ circuit), as much as the kernel of such a
+job (bench/RESULTS.md, "Tenth round")."""
 
 SHORT_MAX_WORK = 1 << 21
 """A job whose :func:`predicted_work` is at most this (a few milliseconds of
