@@ -276,6 +276,28 @@ def test_ctrl_c_in_a_job_run_by_the_caller_cancels_it_and_goes_on(monkeypatch) -
     backend.close()
 
 
+def test_ctrl_c_just_after_the_caller_took_a_held_job_leaves_the_worker_free(
+    monkeypatch, slow_polls
+) -> None:
+    from svsim import executors
+
+    def interrupted(call: object) -> None:
+        raise KeyboardInterrupt  # a Ctrl-C landing after run_here took it, before it ran
+
+    backend = idle_backend()
+    job = backend.run(short(), shots=10)
+    assert backend.executor._line.held  # slow_polls: only result() can run it
+    monkeypatch.setattr(executors._Call, "run", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        job.result()
+    monkeypatch.undo()
+    assert job.status() is JobStatus.CANCELLED  # as a Ctrl-C inside its kernel leaves it
+    assert not backend.executor._line.busy
+    after = backend.run(short(), shots=10)  # with a timeout, result() hands it to the worker
+    assert sum(after.result(timeout=WAIT).get_counts().values()) == 10
+    backend.close()
+
+
 def test_waiting_for_a_short_job_behind_another_keeps_the_order(monkeypatch) -> None:
     backend = svsim.BasicSimulator()
     seen = kernel_threads(monkeypatch)

@@ -91,6 +91,7 @@ class _Line:
         self.lock = threading.Lock()  # guards all of the fields
         self.ended = threading.Condition(self.lock) if single_worker else None
         self.busy = False
+        self.taken_here: _Call | None = None  # what run_next took, until it lets go
         self.polling = False  # the single worker waits at most POLL_S, so calls may be held
         self.ended_at = -LINGER_S  # when a call last ended (time.monotonic())
 
@@ -145,10 +146,24 @@ class _Line:
         with self.lock:
             return self._claim_locked(call)
 
-    def take_next(self, future: Future[Any]) -> _Call | None:
-        """The call of ``future``, taken to run it, if no call runs and it is the
-        next one in line (calls cancelled while queued, ahead of it, are taken
-        and ended on the way); None for several workers."""
+    def run_next(self, future: Future[Any]) -> bool:
+        """Run the call of ``future`` in this thread if no call runs and it is the
+        next one in line (calls cancelled while queued, ahead of it, are taken and
+        ended on the way); True if it ran it.  False for several workers.
+
+        An interrupt (Ctrl-C: this is the caller's thread) at any point after the
+        call was taken still lets the next call run, and a call it stopped before
+        its end ends with the interrupt, as one inside its kernel would."""
+        try:
+            call = self._take_next(future)
+            if call is None:
+                return False
+            call.run()
+            return True
+        finally:
+            self._end_taken_here(future)
+
+    def _take_next(self, future: Future[Any]) -> _Call | None:
         cancelled = []
         call = None
         with self.lock:
@@ -158,13 +173,35 @@ class _Line:
                 dropped.taken = True
                 cancelled.append(dropped)
             if self.ended is not None and not self.busy and waiting and waiting[0].future is future:
-                call = waiting.popleft()
+                # Marked before popleft(): a call's return is where an interrupt can land.
+                call = self.taken_here = waiting[0]
                 call.taken = self.busy = True
+                waiting.popleft()
             if self.held:
                 self.held = [c for c in self.held if not c.taken]
         for dropped in cancelled:
             dropped.run()  # notifies the future's waiters, as a worker would
         return call
+
+    def _end_taken_here(self, future: Future[Any]) -> None:
+        """After :meth:`run_next`: let the next call run if this thread took the call
+        of ``future``, and end that call if an interrupt stopped it before it did."""
+        with self.lock:
+            call = self.taken_here
+            if call is None or call.future is not future:
+                return
+            self.taken_here = None
+            self._end_locked()
+        if not future.done():
+            call.fn, call.args, call.kwargs = None, (), {}
+            future.set_exception(KeyboardInterrupt())
+
+    def _end_locked(self) -> None:
+        """The running call has ended (``lock`` held): the next one may run."""
+        assert self.ended is not None
+        self.busy = False
+        self.ended_at = time.monotonic()
+        self.ended.notify()
 
     def run(self, call: _Call) -> None:
         """Run a call this thread took, then let the next one run."""
@@ -173,9 +210,7 @@ class _Line:
         finally:
             if self.ended is not None:
                 with self.lock:
-                    self.busy = False
-                    self.ended_at = time.monotonic()
-                    self.ended.notify()
+                    self._end_locked()
 
 
 POLL_S = 0.02
@@ -307,11 +342,7 @@ class DaemonThreadExecutor(Executor):
         meanwhile waits for it).  A single-worker executor only; any other
         returns False.
         """
-        call = self._line.take_next(future)
-        if call is None:
-            return False
-        self._line.run(call)
-        return True
+        return self._line.run_next(future)
 
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
         """Take no more work; with ``cancel_futures`` drop the queued calls; with

@@ -457,7 +457,9 @@ class BasicProviderJob(*qt.job_bases):  # type: ignore[misc]
             self._finish(JobStatus.CANCELLED)
             return
         error = future.exception()
-        if error is not None:
+        if isinstance(error, KeyboardInterrupt):  # a Ctrl-C where the caller ran it, as in _run
+            self._finish(JobStatus.CANCELLED)
+        elif error is not None:
             self._finish(JobStatus.ERROR, error=error)
         elif not self.in_final_state():
             self._finish(
