@@ -182,6 +182,42 @@ def test_run_here_ends_calls_cancelled_ahead_of_it_as_a_worker_would(gil_held):
     executor.shutdown()
 
 
+def test_run_here_from_a_second_thread_leaves_the_first_ones_run_alone(slow_polls):
+    executor = started_and_idle(DaemonThreadExecutor())
+    started, release = threading.Event(), threading.Event()
+    mine = executor.submit_held(lambda: (started.set(), release.wait(WAIT), "mine")[2])
+    first = threading.Thread(target=executor.run_here, args=(mine,))
+    first.start()
+    assert started.wait(WAIT)
+    assert not executor.run_here(mine)  # taken by the first thread, which runs it
+    assert executor._line.busy and not mine.done()
+    release.set()
+    first.join(WAIT)
+    assert mine.result(0) == "mine"
+    executor.shutdown()
+
+
+def test_run_here_never_runs_a_call_ahead_of_one_the_worker_waits_to_run(slow_polls):
+    executor = started_and_idle(DaemonThreadExecutor())
+    order: list[str] = []
+    later: list[Future] = []
+
+    def first() -> None:
+        # While this runs in the caller, two more come in; the worker dequeues the
+        # second and waits for this one to end.
+        later.append(executor.submit(order.append, "second"))
+        later.append(executor.submit(order.append, "third"))
+        time.sleep(0.1)
+        order.append("first")
+
+    held = executor.submit_held(first)
+    assert executor.run_here(held)
+    assert not executor.run_here(later[1])  # "second" is still ahead of it
+    later[1].result(WAIT)
+    assert order == ["first", "second", "third"]
+    executor.shutdown()
+
+
 def test_held_call_waits_for_run_here_release_or_the_next_call(slow_polls):
     executor = started_and_idle(DaemonThreadExecutor())
     ran: list[str] = []

@@ -145,6 +145,41 @@ def test_kernel_exception_ends_only_that_job(monkeypatch):
     assert backend.jobs() == []
 
 
+def test_failed_job_lets_go_of_its_work_without_the_garbage_collector(monkeypatch):
+    """A failure's traceback keeps the frames that ran the job's work, and their
+    callers; none of svsim's may hold the work (here its initial statevector)
+    once the job is final.  (A tiny job runs inside run(), whose frame holds
+    the caller's arguments for as long as the error's traceback lives.)"""
+    import gc
+    import weakref
+
+    given: list[weakref.ref] = []
+
+    def failing(circuit, **kwargs):
+        given.append(weakref.ref(kwargs["initial_statevector"]))
+        raise MemoryError("allocation refused")
+
+    monkeypatch.setattr(engine, "run_experiment", failing)
+    initial = np.zeros(1 << 12, dtype=complex)
+    initial[0] = 1.0
+    backend = BasicSimulator()
+    gc.disable()
+    try:
+        for where in ("worker", "caller"):  # queued behind a busy worker; held, run by result()
+            if where == "worker":
+                backend.executor.submit(time.sleep, 0.05)
+            job = backend.run(
+                chain(12, 40).measure_all(), shots=4, initial_statevector=initial.copy()
+            )
+            with pytest.raises(svsim.JobError, match="allocation"):
+                job.result(WAIT if where == "worker" else None)
+            assert job.status() is JobStatus.ERROR
+            assert given[-1]() is None, where
+    finally:
+        gc.enable()
+    backend.close()
+
+
 def test_failure_while_building_the_result_ends_the_job_in_error(monkeypatch):
     from svsim import work as work_module
 
@@ -350,6 +385,36 @@ def test_close_waits_for_the_jobs_then_refuses_new_ones():
     with pytest.raises(svsim.SimulatorError, match="closed"):
         backend.run(bell())
     backend.close()  # again: nothing more to do
+
+
+def test_run_racing_close_is_refused_and_leaves_no_worker(monkeypatch):
+    """run() past its closed check when close() runs, on a backend with no worker
+    yet: its job is refused and no worker thread is started after close()."""
+    real = BasicSimulator._run_options
+
+    def slow_options(self, options):
+        if threading.current_thread().name == "late-run":
+            time.sleep(0.3)  # close() runs meanwhile
+        return real(self, options)
+
+    monkeypatch.setattr(BasicSimulator, "_run_options", slow_options)
+    backend = BasicSimulator()
+    outcome: dict[str, object] = {}
+
+    def late_run() -> None:
+        try:
+            outcome["job"] = backend.run(chain(12, 40).measure_all(), shots=4)
+        except svsim.JobError as exc:
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=late_run, name="late-run")
+    thread.start()
+    time.sleep(0.05)
+    backend.close()
+    thread.join(WAIT)
+    assert "error" in outcome and backend.jobs() == []
+    prefix = f"svsim-{id(backend):x}"
+    assert not [t for t in threading.enumerate() if t.name.startswith(prefix) and t.is_alive()]
 
 
 def test_close_with_cancel_stops_running_and_queued_jobs_at_once():

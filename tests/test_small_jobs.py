@@ -298,6 +298,24 @@ def test_ctrl_c_just_after_the_caller_took_a_held_job_leaves_the_worker_free(
     backend.close()
 
 
+def test_timeout_on_a_held_job_hands_it_to_the_worker_and_says_its_state(
+    monkeypatch, slow_polls
+) -> None:
+    backend = idle_backend()
+    seen = kernel_threads(monkeypatch)
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1.0)  # the worker cannot end it before the timeout is seen
+    try:
+        job = backend.run(short(), shots=10)
+        with pytest.raises(svsim.JobTimeoutError, match="QUEUED|RUNNING"):
+            job.result(timeout=0)
+    finally:
+        sys.setswitchinterval(interval)
+    assert sum(job.result(timeout=WAIT).get_counts().values()) == 10
+    assert len(seen) == 1 and seen[0][0] is not threading.current_thread()  # the worker's
+    backend.close()
+
+
 def test_waiting_for_a_short_job_behind_another_keeps_the_order(monkeypatch) -> None:
     backend = svsim.BasicSimulator()
     seen = kernel_threads(monkeypatch)

@@ -225,6 +225,10 @@ class BasicSimulator(qt.BackendBase):  # type: ignore[misc]
                 self._executor = DaemonThreadExecutor(
                     max_workers=1, thread_name_prefix=f"svsim-{id(self):x}"
                 )
+                if self._closed:
+                    # A run() that passed its check as close() ran: its job is refused
+                    # (ERROR) instead of starting a worker that nothing would stop.
+                    self._executor.shutdown(wait=False)
             return self._executor
 
     @property

@@ -91,7 +91,8 @@ class _Line:
         self.lock = threading.Lock()  # guards all of the fields
         self.ended = threading.Condition(self.lock) if single_worker else None
         self.busy = False
-        self.taken_here: _Call | None = None  # what run_next took, until it lets go
+        self.taken_here: _Call | None = None  # what run_next took, until it lets go,
+        self.taken_by = 0  # and the thread that took it
         self.polling = False  # the single worker waits at most POLL_S, so calls may be held
         self.ended_at = -LINGER_S  # when a call last ended (time.monotonic())
 
@@ -131,13 +132,15 @@ class _Line:
 
     def take(self, call: _Call) -> bool:
         """Take ``call`` to run it, unless a thread already took it; with a single
-        worker, wait until no call runs."""
+        worker, once no call runs.  The call stays at the head of ``waiting`` while
+        the worker waits, so that no caller runs a later one before it."""
         with self.lock:
+            if self.ended is not None:
+                while self.busy and not call.taken:
+                    self.ended.wait()
             if not self._claim_locked(call):
                 return False
             if self.ended is not None:
-                while self.busy:
-                    self.ended.wait()
                 self.busy = True
             return True
 
@@ -175,6 +178,7 @@ class _Line:
             if self.ended is not None and not self.busy and waiting and waiting[0].future is future:
                 # Marked before popleft(): a call's return is where an interrupt can land.
                 call = self.taken_here = waiting[0]
+                self.taken_by = threading.get_ident()
                 call.taken = self.busy = True
                 waiting.popleft()
             if self.held:
@@ -188,9 +192,11 @@ class _Line:
         of ``future``, and end that call if an interrupt stopped it before it did."""
         with self.lock:
             call = self.taken_here
-            if call is None or call.future is not future:
-                return
+            if call is None or call.future is not future or self.taken_by != threading.get_ident():
+                return  # another thread asking about the same call runs it
             self.taken_here = None
+            if self.waiting and self.waiting[0] is call:
+                self.waiting.popleft()
             self._end_locked()
         if not future.done():
             call.fn, call.args, call.kwargs = None, (), {}

@@ -169,6 +169,21 @@ class JobControl:
         return min(max(done / self._total, 0.0), 1.0)
 
 
+def _outcome(work: Callable[[], Any]) -> tuple[JobStatus, Any]:
+    """Run ``work``: (DONE, its result), (CANCELLED, None), or (ERROR, the exception).
+
+    Outside the job, so that a failure's traceback, whose first frame is this
+    one, holds no reference to the job: once this returns, the job's
+    ``_finish`` clears the frame, and a failed job with its work is freed at
+    once instead of by the cyclic garbage collector."""
+    try:
+        return JobStatus.DONE, work()
+    except _core.Cancelled:
+        return JobStatus.CANCELLED, None
+    except BaseException as exc:  # noqa: B036 - the job must end whatever happened
+        return JobStatus.ERROR, exc
+
+
 def _future_done(job_ref: weakref.ref[BasicProviderJob], future: Future[Any]) -> None:
     job = job_ref()
     if job is not None:
@@ -386,8 +401,7 @@ class BasicProviderJob(*qt.job_bases):  # type: ignore[misc]
             self._submitted = True
             self._status = JobStatus.RUNNING
             self._worker = threading.get_ident()
-            work = self._work
-        self._run(work)
+        self._run()
 
     def _execute(self) -> None:
         """Run the work in the executor's thread (a job that was queued)."""
@@ -396,27 +410,29 @@ class BasicProviderJob(*qt.job_bases):  # type: ignore[misc]
                 return None
             self._status = JobStatus.RUNNING
             self._worker = threading.get_ident()
-            work = self._work
-        self._run(work)
+        self._run()
         return None
 
-    def _run(self, work: Callable[[], Any] | None) -> None:
-        """Run the work in this thread (the job is RUNNING) and record how it ended."""
-        assert work is not None
-        try:
-            result = work()
-        except _core.Cancelled:
-            self._finish(JobStatus.CANCELLED)
-            return None
-        except KeyboardInterrupt:
+    def _run(self) -> None:
+        """Run the work in this thread (the job is RUNNING) and record how it ended.
+
+        Only this frame and _outcome's hold the work: an error's traceback keeps
+        the frames that called _outcome (and their locals) alive with the job,
+        and _finish clears only _outcome's and those below it."""
+        with self._lock:
+            work = self._work
+        assert work is not None  # a RUNNING job keeps its work until _finish
+        status, outcome = _outcome(work)
+        del work
+        if status is JobStatus.DONE:
+            self._finish(status, result=outcome)
+        elif isinstance(outcome, KeyboardInterrupt):
             # Only the main thread gets a Ctrl-C: a job running there (a tiny one in
             # run(), a short one in result()) ends CANCELLED, and the interrupt goes on.
             self._finish(JobStatus.CANCELLED)
-            raise
-        except BaseException as exc:  # noqa: B036 - the job must end whatever happened
-            self._finish(JobStatus.ERROR, error=exc)
-            return None
-        self._finish(JobStatus.DONE, result=result)
+            raise outcome
+        else:
+            self._finish(status, error=outcome)
         return None
 
     def _finish(
@@ -595,9 +611,10 @@ class BasicProviderJob(*qt.job_bases):  # type: ignore[misc]
             status, result, error = self._status, self._result, self._error
         if status not in JOB_FINAL_STATES:  # a final job (a tiny one is) needs no wait
             if not self._wait_final(timeout):
+                with self._lock:  # not status(), which could run a held job here
+                    now = self._status
                 raise JobTimeoutError(
-                    f"job {self._job_id!r} is not finished after {timeout} s; it is "
-                    f"{self.status().name}"
+                    f"job {self._job_id!r} is not finished after {timeout} s; it is {now.name}"
                 )
             with self._lock:
                 status, result, error = self._status, self._result, self._error
