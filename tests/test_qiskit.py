@@ -338,6 +338,42 @@ def test_registers_keep_names_and_sizes(sim):
     assert counts == {"1 01": 20}
 
 
+def test_headers_match_qiskits_with_named_registers_and_metadata(sim):
+    """Analysis code reads a circuit's tags and registers back from the header."""
+    qc = QuantumCircuit(
+        QuantumRegister(1, "anc"),
+        QuantumRegister(2, "data"),
+        ClassicalRegister(2, "c"),
+        ClassicalRegister(1, "flag"),
+        name="t1",
+        metadata={"experiment_type": "T1", "xval": 0.5},
+    )
+    qc.h(0)
+    qc.cx(0, 2)
+    qc.measure([0, 1, 2], [0, 1, 2])
+    mine = sim.run([qc, qc.copy("second")], shots=5).result().results
+    theirs = QiskitBasicSimulator().run([qc, qc.copy("second")], shots=5).result().results
+    for ours, reference in zip(mine, theirs, strict=True):
+        expected = reference.header
+        expected = expected if isinstance(expected, dict) else expected.to_dict()
+        assert list(ours.header.items()) == list(expected.items())  # keys in Qiskit's order too
+        assert ours.meas_level == reference.meas_level == 2
+        assert set(reference.to_dict()) <= set(ours.to_dict())
+    assert Circuit.from_qiskit(qc).qregs == [("anc", 1), ("data", 2)]
+    native = Circuit(2, name="native").h(0).measure_all()
+    native.metadata["run"] = 7
+    header = sim.run(native, shots=3).result().results[0].header
+    assert header["qreg_sizes"] == [["q", 2]] and header["metadata"] == {"run": 7}
+    with pytest.raises(CircuitError, match="metadata must be a dict"):
+        native.metadata = ["not", "a", "dict"]
+
+
+def test_provider_backends_take_qiskits_filters():
+    provider = svsim.BasicProvider()
+    assert provider.backends(filters=lambda backend: backend.name == "basic_simulator")
+    assert provider.backends(filters=lambda backend: False) == []
+
+
 def test_measure_all_register():
     qc = QuantumCircuit(2)
     qc.h(0)

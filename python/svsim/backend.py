@@ -21,6 +21,7 @@ from __future__ import annotations
 import operator
 import threading
 import warnings
+from collections.abc import Callable
 from concurrent.futures import Executor
 from typing import Any
 
@@ -518,8 +519,14 @@ class BasicProvider:
                 self._default = BasicSimulator(provider=self)
             return self._default
 
-    def backends(self, name: str | None = None, **kwargs: Any) -> list[BasicSimulator]:
-        """The backends called ``name`` (``"basic_simulator"``, or its alias ``"svsim"``).
+    def backends(
+        self,
+        name: str | None = None,
+        filters: Callable[[BasicSimulator], bool] | None = None,
+        **kwargs: Any,
+    ) -> list[BasicSimulator]:
+        """The backends called ``name`` (``"basic_simulator"``, or its alias ``"svsim"``)
+        for which ``filters`` (as Qiskit's) is true; ``kwargs`` are their settings.
 
         Raises:
             BackendNotFoundError: no backend has that name (Qiskit's
@@ -530,7 +537,8 @@ class BasicProvider:
                 f"The {name!r} backend is not installed in your system; this provider has "
                 f"{BACKEND_NAME!r} (also answering to 'svsim')"
             )
-        return [BasicSimulator(provider=self, **kwargs) if kwargs else self._shared()]
+        backends = [BasicSimulator(provider=self, **kwargs) if kwargs else self._shared()]
+        return [b for b in backends if filters(b)] if filters is not None else backends
 
     def get_backend(self, name: str | None = None, **kwargs: Any) -> BasicSimulator:
         """The simulator called ``name`` (``None``: svsim's); ``kwargs`` are its settings

@@ -124,6 +124,8 @@ class Circuit(GateMethods):
         self._data: list[Instruction] = []
         self._save_labels: dict[str, str] = {}  # label -> kind, in order of addition
         self._global_phase = 0.0
+        self._metadata: dict[str, Any] = {}
+        self._qregs: tuple[tuple[str, int], ...] | None = None  # None: one register "q"
         self._encoding = EncodingCache()  # the last encode(), shared with run()'s snapshots
         if num_clbits > 0:
             self.add_register("c", int(num_clbits))
@@ -151,6 +153,41 @@ class Circuit(GateMethods):
     def cregs(self) -> list[tuple[str, int]]:
         """The classical registers as ``(name, size)``, in order of addition."""
         return [(name, len(bits)) for name, bits in self._registers.items()]
+
+    @property
+    def qregs(self) -> list[tuple[str, int]]:
+        """The quantum registers as ``(name, size)``: one named ``"q"`` over every
+        qubit, unless set (a Qiskit circuit's registers, so that results name them
+        as Qiskit's simulator does)."""
+        if self._qregs is None:
+            return [("q", self._num_qubits)]
+        return list(self._qregs)
+
+    @qregs.setter
+    def qregs(self, registers: Any) -> None:
+        try:
+            named = tuple((name, int(size)) for name, size in registers)
+        except (TypeError, ValueError):
+            raise CircuitError(
+                f"qregs must be (name, size) pairs, got {_describe(registers)}"
+            ) from None
+        if any(not isinstance(name, str) or size < 0 for name, size in named):
+            raise CircuitError(f"qregs must be (str, int >= 0) pairs, got {named!r}")
+        self._qregs = named
+
+    @property
+    def metadata(self) -> dict[str, Any]:
+        """Free-form data about the circuit, copied into each result's header (as
+        Qiskit's ``QuantumCircuit.metadata``)."""
+        return self._metadata
+
+    @metadata.setter
+    def metadata(self, value: Any) -> None:
+        if value is None:
+            value = {}
+        if not isinstance(value, dict):
+            raise CircuitError(f"metadata must be a dict, got {_describe(value)}")
+        self._metadata = value
 
     @property
     def save_labels(self) -> tuple[str, ...]:
@@ -201,6 +238,7 @@ class Circuit(GateMethods):
         fields["_registers"] = self._registers.copy()
         fields["_data"] = self._data.copy()
         fields["_save_labels"] = self._save_labels.copy()
+        fields["_metadata"] = self._metadata.copy()
         new = Circuit.__new__(Circuit)
         new.__dict__ = fields
         return new

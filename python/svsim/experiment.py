@@ -99,14 +99,18 @@ def format_bitstring(hex_key: str, memory_slots: int, creg_sizes: Sequence[Seque
     return bits
 
 
-HeaderFields = tuple[str, int, tuple[tuple[str, int], ...], int, float, Any]
-"""What a header is made of: the circuit's name, number of qubits, registers as
-``(name, size)``, number of clbits, global phase and metadata (or None)."""
+HeaderFields = tuple[
+    str, int, tuple[tuple[str, int], ...], int, float, Any, tuple[tuple[str, int], ...] | None
+]
+"""What a header is made of: the circuit's name, number of qubits, classical
+registers as ``(name, size)``, number of clbits, global phase, metadata (or
+None) and quantum registers (None: one named ``"q"``)."""
 
 
 def header_fields(circuit: Any) -> HeaderFields:
     """The fields of ``circuit``'s header (:func:`experiment_header`), as plain data."""
     metadata = getattr(circuit, "metadata", None)
+    qregs = getattr(circuit, "_qregs", None)  # svsim's Circuit: None unless set
     return (
         circuit.name,
         int(circuit.num_qubits),
@@ -114,20 +118,23 @@ def header_fields(circuit: Any) -> HeaderFields:
         int(circuit.num_clbits),
         float(getattr(circuit, "global_phase", 0.0)),
         dict(metadata) if metadata else None,
+        qregs,
     )
 
 
 def header_from_fields(fields: HeaderFields) -> dict[str, Any]:
-    """The header of :func:`header_fields`'s fields."""
-    name, num_qubits, registers, num_clbits, global_phase, metadata = fields
+    """The header of :func:`header_fields`'s fields, its keys in Qiskit's order."""
+    name, num_qubits, registers, num_clbits, global_phase, metadata, qregs = fields
+    if qregs is None:
+        qregs = (("q", num_qubits),)
     # Lists as in Qiskit's JSON header: [name, size] pairs of mixed type.
     cregs: list[list[Any]] = [[reg, size] for reg, size in registers]
     return {
         "name": name,
         "n_qubits": num_qubits,
-        "qreg_sizes": [["q", num_qubits]],
-        "qubit_labels": [["q", i] for i in range(num_qubits)],
+        "qreg_sizes": [[reg, size] for reg, size in qregs],
         "creg_sizes": cregs,
+        "qubit_labels": [[reg, j] for reg, size in qregs for j in range(size)],
         "clbit_labels": [[reg, j] for reg, size in registers for j in range(size)],
         "memory_slots": num_clbits,
         "global_phase": global_phase,
@@ -346,9 +353,14 @@ class ExperimentResult(*qt.experiment_result_bases):  # type: ignore[misc]
         names = self._format_keys(set(raw))
         return [names[key] for key in raw]
 
+    meas_level = 2
+    """Qiskit's ``MeasLevel.CLASSIFIED``: outcomes are bits (counts and memory)."""
+
     def to_dict(self) -> dict[str, Any]:
         """Plain Python data that ``json.dumps`` accepts."""
         return {
+            "name": self.name,
+            "meas_level": self.meas_level,
             "shots": int(self.shots),
             "success": bool(self.success),
             "status": self.status,

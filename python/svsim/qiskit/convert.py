@@ -206,6 +206,9 @@ class _Converter:
     def __init__(self, qc: QuantumCircuit) -> None:
         self.qc = qc
         self.circuit = Circuit(qc.num_qubits, name=qc.name)
+        # Results name Qiskit's registers and carry its metadata, as Qiskit's do.
+        self.circuit.qregs = [(reg.name, reg.size) for reg in qc.qregs]
+        self.circuit.metadata = dict(qc.metadata or {})
         self.phase = 0.0
         self.touched: set[int] = set()  # qubits something has acted on so far
         self.reg_names: dict[tuple[int, ...], str] = {}
