@@ -368,6 +368,39 @@ def test_headers_match_qiskits_with_named_registers_and_metadata(sim):
         native.metadata = ["not", "a", "dict"]
 
 
+def _clifford_layers(num_qubits: int) -> QuantumCircuit:
+    qc = QuantumCircuit(num_qubits, num_qubits)
+    for q in range(num_qubits):
+        qc.h(q)
+        qc.s(q)
+        qc.h(q)
+        qc.sdg(q)
+    for q in range(num_qubits - 1):
+        qc.cx(q, q + 1)
+    qc.measure(range(num_qubits), range(num_qubits))
+    return qc
+
+
+def test_transpiled_clifford_circuits_run_on_the_tableau():
+    """transpile at level 2 writes u1, u2, cp and crz at Clifford angles: the
+    circuit is still taken for a Clifford one, at any width, and samples as the
+    statevector does."""
+    pytest.importorskip("stim")
+    backend = svsim.BasicSimulator()
+    wide = qiskit.transpile(_clifford_layers(30), backend, optimization_level=2, seed_transpiler=1)
+    assert {"cp", "crz"} & set(wide.count_ops())  # gates outside Stim's own set
+    result = backend.run(wide, shots=100, use_clifford_optimization=True).result()
+    assert result.results[0].metadata["method"] == "stabilizer"
+    narrow = qiskit.transpile(_clifford_layers(8), backend, optimization_level=2, seed_transpiler=1)
+    counts = [
+        backend.run(narrow, shots=4000, seed_simulator=3, method=method).result().get_counts()
+        for method in ("stabilizer", "statevector")
+    ]
+    keys = sorted(set(counts[0]) | set(counts[1]))
+    table = [[c.get(k, 0) for k in keys] for c in counts]
+    assert stats.chi2_contingency(table).pvalue > P_MIN
+
+
 def test_provider_backends_take_qiskits_filters():
     provider = svsim.BasicProvider()
     assert provider.backends(filters=lambda backend: backend.name == "basic_simulator")

@@ -144,6 +144,63 @@ def test_each_gate_matches_the_kernels_statevector(name):
         assert abs(np.vdot(ours, kernel)) == pytest.approx(1.0, abs=1e-6), ops
 
 
+# Gates with parameters, at the angles where they are Clifford gates: what
+# transpile at optimization level 2 and above writes for h, s, cx and the like.
+QUARTER_TURN_GATES = {
+    "rx": 1, "ry": 1, "rz": 1, "p": 1, "u": 3,
+    "cp": 1, "crz": 1, "crx": 1, "cry": 1, "rxx": 1, "ryy": 1, "rzz": 1, "rzx": 1,
+    "cu": 4,
+}  # fmt: skip
+
+
+def quarter_turn_ops(rng: np.random.Generator, num_qubits: int, count: int) -> list:
+    ops = []
+    for _ in range(count):
+        name = str(rng.choice(sorted(QUARTER_TURN_GATES)))
+        params = [float(k) * math.pi / 2 for k in rng.integers(-4, 5, QUARTER_TURN_GATES[name])]
+        if name in ("cp", "crz", "crx", "cry", "cu"):  # controlled: half turns only (cs is not)
+            params = [float(k) * math.pi for k in rng.integers(-2, 3, len(params))]
+        width = 1 if name in ("rx", "ry", "rz", "p", "u") else 2
+        qubits = [int(q) for q in rng.choice(num_qubits, size=width, replace=False)]
+        ops.append((name, params, qubits))
+    return ops
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_gates_at_clifford_angles_and_clifford_unitaries_run_on_stim(seed):
+    """Gates with parameters at Clifford angles, and random Clifford unitaries on
+    one and two qubits, take the stabilizer path: Stim's state equals the
+    kernel's up to global phase."""
+    rng = np.random.default_rng(seed)
+    circuit = build(4, random_ops(rng, 4, 6))
+    for name, params, qubits in quarter_turn_ops(rng, 4, 12):
+        getattr(circuit, name)(*params, *qubits)
+    for width in (1, 2, 2):
+        single = stim.Tableau.random(width).to_unitary_matrix(endian="little")
+        left, _, right = np.linalg.svd(single.astype(complex))  # Stim's is complex64
+        clifford = left @ right
+        circuit.unitary(
+            clifford * np.exp(1j * rng.uniform(0, 6)), list(rng.choice(4, width, False))
+        )
+    assert why_not_clifford(circuit) is None
+    kernel = run_experiment(circuit, shots=1, seed=0).statevector
+    simulator = stim.TableauSimulator()
+    simulator.do_circuit(stim.Circuit("I 0 1 2 3") + to_stim(circuit))
+    ours = simulator.state_vector(endian="little")
+    assert abs(np.vdot(ours, kernel)) == pytest.approx(1.0, abs=1e-6)  # Stim: complex64
+
+
+def test_gates_off_clifford_angles_are_not_clifford():
+    for circuit in (
+        Circuit(1).rz(math.pi / 4, 0),
+        Circuit(2).crz(math.pi / 2, 0, 1),  # diag(1, 1, e^-i pi/4, e^i pi/4): not Clifford
+        Circuit(2).rzz(math.pi / 2 + 1e-7, 0, 1),
+        Circuit(3).ccx(0, 1, 2),
+        Circuit(2).unitary(gate_matrix("cu", (0.1, 0.2, 0.3, 0.4)), [0, 1]),
+    ):
+        assert why_not_clifford(circuit) is not None, circuit
+
+
 # The six single-qubit stabilizer states, prepared from |0>.
 PREPARATIONS = {
     "0": [],
@@ -387,13 +444,16 @@ def test_is_clifford():
     phased.global_phase = 0.3
     assert is_clifford(phased)
     assert not is_clifford(base.copy().t(0))
-    assert not is_clifford(base.copy().rz(math.pi / 2, 0))
+    assert not is_clifford(base.copy().rz(0.3, 0))
+    assert not is_clifford(base.copy().rz(math.pi / 2 + 1e-6, 0))
+    assert is_clifford(base.copy().rz(math.pi / 2, 0))  # S up to global phase
     assert not is_clifford(base.copy().h(0, condition=(0, 1)))
     assert not is_clifford(base.copy().measure(1, 1, condition=(0, 1)))
     assert not is_clifford(base.copy().save_statevector())
     assert not is_clifford(base.copy().save_probabilities())
     assert not is_clifford(base.copy().save_expectation_value("ZZ", [0, 1]))
-    assert not is_clifford(base.copy().unitary(np.eye(2), [0]))
+    assert is_clifford(base.copy().unitary(np.eye(2), [0]))
+    assert not is_clifford(base.copy().unitary(gate_matrix("t"), [0]))
     assert why_not_clifford(base) is None
     assert why_not_clifford(base.copy().t(0)) == "instruction 7 ('t') is not a Clifford instruction"
     assert "ecr" in CLIFFORD_DESCRIPTION and "measure" in CLIFFORD_DESCRIPTION

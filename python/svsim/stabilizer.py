@@ -9,6 +9,7 @@ importing with numpy alone); its samples are packed into the kernel's
 
 from __future__ import annotations
 
+import functools
 import math
 import sys
 import time
@@ -21,6 +22,7 @@ from svsim import _core
 from svsim.circuit import Circuit
 from svsim.engine import ExperimentOutput
 from svsim.exceptions import MissingExtraError, SimulatorError
+from svsim.gates import GATES, gate_matrix
 
 if TYPE_CHECKING:
     import stim
@@ -28,6 +30,8 @@ if TYPE_CHECKING:
 __all__ = [
     "CLIFFORD_DESCRIPTION",
     "CLIFFORD_GATES",
+    "clifford_stim_text",
+    "is_clifford_matrix",
     "check_memory",
     "is_clifford",
     "run_stabilizer",
@@ -62,11 +66,109 @@ _STIM_TEXT: dict[str, str] = {
 }
 
 CLIFFORD_GATES: frozenset[str] = frozenset(_STIM_TEXT) | {"measure", "reset", "barrier"}
-"""Instruction names the stabilizer path runs exactly (gates up to global phase)."""
+"""Instruction names the stabilizer path runs whatever their qubits (gates up to
+global phase); other gates and ``unitary`` on one or two qubits run when their
+matrix is a Clifford one (:func:`clifford_stim_text`)."""
 
 CLIFFORD_DESCRIPTION = (
-    f"the gates {' '.join(sorted(_STIM_TEXT))}, measure, reset and barrier, none with a condition"
+    f"the gates {' '.join(sorted(_STIM_TEXT))}, any other gate or unitary on one or two "
+    "qubits whose matrix is a Clifford one (rz, p, u, cp, crz, ... at multiples of pi/2), "
+    "measure, reset and barrier, none with a condition"
 )
+
+# A matrix counts as Clifford when it maps each Pauli generator to within this
+# distance of a Pauli string (transpiled angles of k pi/2 are off by about 1e-16).
+_CLIFFORD_ATOL = 1e-9
+_PAULIS_1Q = (
+    np.eye(2, dtype=complex),
+    np.array([[0, 1], [1, 0]], dtype=complex),
+    np.array([[0, -1j], [1j, 0]]),
+    np.diag([1.0 + 0j, -1.0]),
+)
+
+
+def _pauli_strings(num_qubits: int) -> list[np.ndarray]:
+    strings = [np.eye(1, dtype=complex)]
+    for _ in range(num_qubits):
+        strings = [np.kron(p, s) for p in _PAULIS_1Q for s in strings]
+    return strings
+
+
+def is_clifford_matrix(matrix: np.ndarray) -> bool:
+    """Whether the unitary ``matrix`` (of one or two qubits) maps every Pauli
+    generator X_j, Z_j to a Pauli string times a phase: a Clifford gate."""
+    dim = matrix.shape[0]
+    num_qubits = dim.bit_length() - 1
+    strings = _pauli_strings(num_qubits)
+    for j in range(num_qubits):
+        for generator in (_PAULIS_1Q[1], _PAULIS_1Q[3]):
+            full = np.kron(np.kron(np.eye(dim >> (j + 1)), generator), np.eye(1 << j))
+            image = matrix @ full @ matrix.conj().T
+            # The Pauli strings are orthogonal: the image's component along the
+            # nearest one, and what is left of it (norms scaled to 1 for a Pauli).
+            nearest = max(strings, key=lambda p: abs(np.vdot(p, image)))
+            left = image - np.vdot(nearest, image) / dim * nearest
+            if np.linalg.norm(left) / math.sqrt(dim) > _CLIFFORD_ATOL:
+                return False
+    return True
+
+
+_GateKey = tuple[str, tuple[Any, ...], int, bytes]
+"""A gate or ``unitary`` on 1 or 2 qubits: name, parameters, number of qubits and
+(``unitary`` only) the matrix's bytes."""
+
+
+def _gate_key(instr: Any) -> _GateKey | None:
+    """The key of an unconditioned gate or ``unitary`` on one or two qubits, else None."""
+    if instr.condition is not None or not 1 <= len(instr.qubits) <= 2:
+        return None
+    if instr.name == "unitary":
+        matrix = np.ascontiguousarray(instr.matrix, dtype=complex)
+        return (instr.name, (), len(instr.qubits), matrix.tobytes())
+    if instr.name not in GATES:
+        return None
+    return (instr.name, tuple(instr.params), len(instr.qubits), b"")
+
+
+def _key_matrix(key: _GateKey) -> np.ndarray:
+    name, params, num_qubits, matrix_bytes = key
+    if name == "unitary":
+        return np.frombuffer(matrix_bytes, dtype=complex).reshape(1 << num_qubits, -1)
+    controls = num_qubits - 1 if GATES[name].num_controls is None else None
+    return gate_matrix(name, params, controls)
+
+
+@functools.lru_cache(maxsize=4096)
+def _is_clifford_gate(key: _GateKey) -> bool:
+    return is_clifford_matrix(_key_matrix(key))
+
+
+@functools.lru_cache(maxsize=4096)
+def _clifford_gate_text(key: _GateKey) -> str:
+    tableau = _import_stim().Tableau.from_unitary_matrix(_key_matrix(key), endian="little")
+    lines = []
+    for op in tableau.to_circuit():
+        targets = " ".join(f"{{{t.value}}}" for t in op.targets_copy())
+        lines.append(f"{op.name} {targets}")
+    return "\n".join(lines)
+
+
+def clifford_stim_text(instr: Any) -> str | None:
+    """Stim's text (qubits as ``{0}``, ``{1}``) of a gate or ``unitary`` on one or
+    two qubits whose matrix is a Clifford one (up to global phase), else None.
+    Stim takes any matrix without a word, so the check is ours
+    (:func:`is_clifford_matrix`); the text needs Stim."""
+    key = _gate_key(instr)
+    if key is None or not _is_clifford_gate(key):
+        return None
+    return _clifford_gate_text(key)
+
+
+def _is_clifford_instruction(instr: Any) -> bool:
+    """Whether a gate outside CLIFFORD_GATES runs on the stabilizer path (no Stim needed)."""
+    key = _gate_key(instr)
+    return key is not None and _is_clifford_gate(key)
+
 
 # Chunks keep memory bounded and, since Stim holds the GIL while it samples,
 # bound how long other Python threads (status(), cancel()) wait.  They depend
@@ -83,17 +185,19 @@ def why_not_clifford(circuit: Circuit) -> str | None:
     """Why the stabilizer path cannot run ``circuit`` (its first obstacle, for
     an error message), or None when it can."""
     for index, instr in enumerate(circuit.data):
-        if instr.name not in CLIFFORD_GATES:
-            return f"instruction {index} ({instr.name!r}) is not a Clifford instruction"
         if instr.condition is not None:
             return f"instruction {index} ({instr.name!r}) has a classical condition"
+        if instr.name not in CLIFFORD_GATES and not _is_clifford_instruction(instr):
+            return f"instruction {index} ({instr.name!r}) is not a Clifford instruction"
     return None
 
 
 def is_clifford(circuit: Circuit) -> bool:
-    """True when Stim can run ``circuit`` exactly: Clifford gates, measure, reset
-    and barrier only, none conditioned; no saves, no ``unitary``.  The global
-    phase is unobservable in samples, so it does not matter."""
+    """True when Stim can run ``circuit``: Clifford gates (those of
+    CLIFFORD_GATES, and gates or ``unitary`` on one or two qubits whose matrix
+    is a Clifford one within 1e-9), measure, reset and barrier only, none
+    conditioned; no saves.  The global phase is unobservable in samples, so it
+    does not matter."""
     return why_not_clifford(circuit) is None
 
 
@@ -134,8 +238,14 @@ def _translate(circuit: Circuit) -> tuple[str, int, np.ndarray]:
             measurements += 1
         elif instr.name == "reset":
             lines.append(f"R {instr.qubits[0]}")
-        elif instr.name not in ("barrier", "id"):
-            lines.append(_STIM_TEXT[instr.name].format(*instr.qubits))
+        elif instr.name in _STIM_TEXT:
+            if instr.name != "id":
+                lines.append(_STIM_TEXT[instr.name].format(*instr.qubits))
+        elif instr.name != "barrier":
+            text = clifford_stim_text(instr)
+            assert text is not None  # why_not_clifford let it through
+            if text:
+                lines.append(text.format(*instr.qubits))
     return "\n".join(lines), measurements, sources
 
 
