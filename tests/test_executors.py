@@ -197,6 +197,22 @@ def test_run_here_from_a_second_thread_leaves_the_first_ones_run_alone(slow_poll
     executor.shutdown()
 
 
+def test_join_waits_for_a_call_another_thread_runs(slow_polls):
+    """The exit hook and close() join the executor: a held call that a caller's
+    thread runs must end before join() says the executor is done."""
+    executor = started_and_idle(DaemonThreadExecutor())
+    started, release = threading.Event(), threading.Event()
+    held = executor.submit_held(lambda: (started.set(), release.wait(WAIT)))
+    caller = threading.Thread(target=executor.run_here, args=(held,), daemon=True)
+    caller.start()
+    assert started.wait(WAIT)
+    executor.shutdown(wait=False)
+    assert not executor.join(timeout=0.1)  # the worker has stopped; the caller's call runs
+    release.set()
+    assert executor.join(timeout=WAIT) and held.done()
+    caller.join(WAIT)
+
+
 def test_run_here_never_runs_a_call_ahead_of_one_the_worker_waits_to_run(slow_polls):
     executor = started_and_idle(DaemonThreadExecutor())
     order: list[str] = []

@@ -207,7 +207,7 @@ class _Line:
         assert self.ended is not None
         self.busy = False
         self.ended_at = time.monotonic()
-        self.ended.notify()
+        self.ended.notify_all()  # the worker, and join()s waiting for a caller's call
 
     def run(self, call: _Call) -> None:
         """Run a call this thread took, then let the next one run."""
@@ -372,8 +372,9 @@ class DaemonThreadExecutor(Executor):
             self.join()
 
     def join(self, timeout: float | None = None) -> bool:
-        """Wait until the worker threads have stopped (after :meth:`shutdown`); True
-        when they all have, False if ``timeout`` seconds passed first."""
+        """Wait until the worker threads have stopped (after :meth:`shutdown`) and
+        no other thread runs one of the calls (:meth:`run_here`); True when so,
+        False if ``timeout`` seconds passed first."""
         deadline = None if timeout is None else time.monotonic() + timeout
         current = threading.current_thread()
         with self._lock:
@@ -382,7 +383,18 @@ class DaemonThreadExecutor(Executor):
             if thread is current:
                 continue
             thread.join(None if deadline is None else max(deadline - time.monotonic(), 0.0))
-        return not any(t.is_alive() for t in threads if t is not current)
+        if any(t.is_alive() for t in threads if t is not current):
+            return False
+        line = self._line
+        if line.ended is None:
+            return True
+        with line.lock:
+            while line.taken_here is not None and line.taken_by != threading.get_ident():
+                left = None if deadline is None else deadline - time.monotonic()
+                if left is not None and left <= 0:
+                    return False
+                line.ended.wait(left)
+        return True
 
 
 def runs_in_process(executor: Any) -> bool:
