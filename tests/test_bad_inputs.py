@@ -232,8 +232,25 @@ CATALOGUE = [
     run_case("run a string", lambda: run("qc"), CircuitError, r"Qiskit QuantumCircuits"),
     run_case("run list with junk", lambda: run([good(), 3]), CircuitError, r"item 1 is a int"),
     # ---- shots
-    run_case("zero shots", lambda: run(good(), shots=0), CircuitError, r"positive int, got 0"),
+    run_case(
+        "zero shots",
+        lambda: run(good(), shots=0),
+        CircuitError,
+        r"shots must be an int from 1 to 2\*\*63 - 1, got 0",
+    ),
     run_case("negative shots", lambda: run(good(), shots=-5), CircuitError, r"got -5"),
+    run_case(
+        "shots past 64 bits",
+        lambda: run(Circuit(1).h(0), shots=2**64 + 3),
+        CircuitError,
+        r"2\*\*63",
+    ),
+    run_case(
+        "too many qubits for any machine",
+        lambda: run(Circuit(15_000).t(0), shots=1),
+        SimulatorError,
+        r"15000 qubits: its statevector would need 2\*\*15000 x 16 bytes.*method='stabilizer'",
+    ),
     run_case("float shots", lambda: run(good(), shots=10.0), CircuitError, r"got 10\.0"),
     run_case("bool shots", lambda: run(good(), shots=True), CircuitError, r"got True"),
     run_case(
@@ -245,8 +262,8 @@ CATALOGUE = [
     run_case(
         "shots beyond 64 bits",
         lambda: run(good(), shots=2**64),
-        SimulatorError,
-        r"18,446,744,073,709,551,616 shots",
+        CircuitError,
+        r"2\*\*63 - 1, got 18446744073709551616",
     ),
     # ---- seeds
     run_case("seed negative", lambda: run(good(), seed_simulator=-1), CircuitError, r"2\*\*63"),
@@ -313,6 +330,18 @@ CATALOGUE = [
         lambda: run(good(), initial_statevector="abc"),
         CircuitError,
         r"array of complex numbers, got str",
+    ),
+    run_case(
+        "initial strings",
+        lambda: run(good(), initial_statevector=["1", "0", "0", "0"]),
+        CircuitError,
+        r"array of complex numbers, got list \(its entries are <U1\)",
+    ),
+    run_case(
+        "initial single, off by 1e-4",
+        lambda: run(good(), initial_statevector=np.array([1.0001, 0, 0, 0], dtype=np.complex64)),
+        CircuitError,
+        r"normalise it to 1 \(within 1e-05\)",
     ),
     run_case(
         "initial 2-D",
@@ -516,3 +545,9 @@ def test_more_threads_than_cores_are_capped_with_a_warning():
     with pytest.warns(UserWarning, match="using"):
         job = backend.run(good(), shots=10, max_parallel_threads=cores + 1)
     assert job.result(60).results[0].metadata["threads"] <= cores
+
+
+def test_a_width_no_machine_holds_is_refused_without_working_out_its_bytes():
+    for num_qubits in (61, 2**31):
+        with pytest.raises(SimulatorError, match=rf"{num_qubits} qubits: its statevector"):
+            BasicSimulator().run(Circuit(num_qubits).t(0), shots=1)

@@ -209,3 +209,37 @@ def test_qasmbench_square_root_makes_one_branch():
     meta = result.result(WAIT).results[0].metadata
     assert meta["shot_method"] == "branching" and meta["shot_branching"]["branches"] == 1
     assert total_variation({"0": 3, "1": 1}, {"0": 1, "1": 1}) == pytest.approx(0.25)
+
+
+def test_cancel_stops_a_branch_split_of_billions_of_shots():
+    """A random reset splits the shots with one draw per shot; with no clbits no
+    memory bounds them, so 10^11 shots take minutes: cancel() must stop the
+    split, not wait for it."""
+    import threading
+    import time
+
+    backend = svsim.BasicSimulator(max_parallel_threads=1)
+    job = backend.run(svsim.Circuit(1).h(0).reset(0).h(0), shots=10**11)
+    deadline = time.monotonic() + WAIT
+    while job.status() is not svsim.JobStatus.RUNNING and time.monotonic() < deadline:
+        time.sleep(0.01)
+    time.sleep(0.2)  # inside the split
+    cancelled: list[bool] = []
+    canceller = threading.Thread(target=lambda: cancelled.append(job.cancel()), daemon=True)
+    canceller.start()
+    canceller.join(WAIT / 4)
+    assert cancelled == [True] and job.status() is svsim.JobStatus.CANCELLED
+    backend.close()
+
+
+def test_single_precision_state_is_taken_back_as_an_initial_state():
+    circuit = svsim.Circuit(12)
+    for q in range(12):
+        circuit.rx(0.3 + 0.1 * q, q)
+    for q in range(11):
+        circuit.cx(q, q + 1)
+    backend = svsim.BasicSimulator(precision="single")
+    state = backend.run(circuit, shots=1).result().get_statevector()
+    assert state.dtype == np.complex64
+    again = backend.run(circuit, shots=1, initial_statevector=state).result().get_statevector()
+    assert again.shape == state.shape

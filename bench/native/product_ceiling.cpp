@@ -70,7 +70,8 @@ __attribute__((noinline)) float gauss_row(const float* tile, const float* entrie
       for (int v = 0; v < 4; ++v) {
 #pragma GCC unroll 3
         for (int j = 0; j < 3; ++j) {
-          acc[3 * v + j] = _mm256_fmadd_ps(e[j], _mm256_loadu_ps(t + 32 * j + 8 * v), acc[3 * v + j]);
+          acc[3 * v + j] =
+              _mm256_fmadd_ps(e[j], _mm256_loadu_ps(t + 32 * j + 8 * v), acc[3 * v + j]);
         }
       }
     }

@@ -77,8 +77,16 @@ def default_max_memory_mb() -> int:
     return int(available_memory_bytes() * 0.8) >> 20
 
 
+HUGE_QUBITS = 60
+"""Past this many qubits no machine holds a statevector: checks refuse them
+without working out the bytes (an int of 2**n, for n in the millions, would
+itself take seconds and gigabytes)."""
+
+
 def state_bytes(num_qubits: int, precision: str) -> int:
-    return (1 << num_qubits) * _AMPLITUDE_BYTES[precision]
+    """Bytes of a statevector; past HUGE_QUBITS, those of HUGE_QUBITS + 1 qubits
+    (already more than any limit)."""
+    return (1 << min(num_qubits, HUGE_QUBITS + 1)) * _AMPLITUDE_BYTES[precision]
 
 
 def max_qubits_for(max_memory_mb: float, precision: str) -> int:
@@ -162,6 +170,13 @@ def check_memory(
 
     The message says what the bytes are for and how to make the run fit.
     """
+    if circuit.num_qubits > HUGE_QUBITS:
+        raise SimulatorError(
+            f"circuit {circuit.name!r} has {circuit.num_qubits} qubits: its statevector would "
+            f"need 2**{circuit.num_qubits} x {_AMPLITUDE_BYTES[precision]} bytes, more than "
+            "any machine has; a Clifford circuit (no conditions or saves) runs at any width "
+            "with method='stabilizer'"
+        )
     if not circuit.save_labels:  # most circuits: one state, no saves to read
         needed = state_bytes(circuit.num_qubits, precision) + initial_bytes
         needed += shot_bytes(circuit.num_clbits, shots)
@@ -207,7 +222,10 @@ def check_initial_statevector(initial: Any, num_qubits: int) -> np.ndarray:
     """``initial`` as a C-contiguous complex128 vector of ``2**num_qubits`` entries
     of norm 1, or CircuitError."""
     try:
-        vector = np.ascontiguousarray(initial, dtype=np.complex128)
+        given = np.asarray(initial)
+        if given.dtype.kind not in "biufc":  # numpy would read strings as numbers
+            raise TypeError(f"its entries are {given.dtype}")
+        vector = np.ascontiguousarray(given, dtype=np.complex128)
     except (TypeError, ValueError) as exc:
         raise CircuitError(
             f"initial_statevector must be an array of complex numbers, got "
@@ -219,8 +237,16 @@ def check_initial_statevector(initial: Any, num_qubits: int) -> np.ndarray:
             f"({1 << num_qubits},)"
         )
     norm = float(np.vdot(vector, vector).real)
-    if not np.isfinite(norm) or abs(norm - 1.0) > 1e-8:
-        raise CircuitError(f"initial_statevector has norm^2 {norm}; normalise it to 1")
+    # Single-precision entries are rounded by up to 2**-24 each, and a state a
+    # single-precision run returns drifts by about that per gate.
+    single = given.dtype in (np.float16, np.float32, np.complex64)
+    tolerance = 1e-5 if single else 1e-8
+    if not np.isfinite(norm) or abs(norm - 1.0) > tolerance:
+        raise CircuitError(
+            f"initial_statevector has norm^2 {norm}; normalise it to 1 (within {tolerance:g})"
+        )
+    if single:  # our own copy, brought to norm 1 in double (later checks use 1e-8)
+        vector /= np.sqrt(norm)
     return vector
 
 

@@ -113,11 +113,15 @@ def _is_bool(value: object) -> bool:
     return isinstance(value, (bool, np.bool_))
 
 
+MAX_SHOTS = (1 << 63) - 1
+"""The most shots a run takes: the kernel counts them in 64-bit integers."""
+
+
 def _shots(value: object) -> int:
-    if type(value) is int and value >= 1:  # most values: no call to is_int
+    if type(value) is int and 1 <= value <= MAX_SHOTS:  # most values: no call to is_int
         return value
-    if not is_int(value) or int(value) < 1:
-        raise CircuitError(f"shots must be a positive int, got {value!r}")
+    if not is_int(value) or not 1 <= int(value) <= MAX_SHOTS:
+        raise CircuitError(f"shots must be an int from 1 to 2**63 - 1, got {value!r}")
     return int(value)
 
 
