@@ -60,8 +60,10 @@ class _Call:
         if fn is not None and future.set_running_or_notify_cancel():
             try:
                 value = fn(*args, **kwargs)
-            except KeyboardInterrupt as exc:  # only the main thread gets one: run_here's
-                future.set_exception(exc)
+            except KeyboardInterrupt:  # only the main thread gets one: run_here's
+                # A fresh one: the raised one's traceback would keep this stack's
+                # frames (the job, its work) alive with the future.
+                future.set_exception(KeyboardInterrupt())
                 raise
             except BaseException as exc:  # noqa: B036 - handed to the future
                 future.set_exception(exc)
