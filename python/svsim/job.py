@@ -108,10 +108,10 @@ JOB_FINAL_STATES = (JobStatus.DONE, JobStatus.CANCELLED, JobStatus.ERROR)
 def _outcome(work: Callable[[], Any]) -> tuple[JobStatus, Any]:
     """Run ``work``: (DONE, its result), (CANCELLED, None), or (ERROR, the exception).
 
-    Outside the job, so that a failure's traceback, whose first frame is this
-    one, holds no reference to the job: once this returns, the job's
-    ``_finish`` clears the frame, and a failed job with its work is freed at
-    once instead of by the cyclic garbage collector."""
+    A failure's traceback starts in this frame, which the job's ``_finish``
+    clears once this has returned; the frames above it stay reachable (through
+    ``f_back``) as long as the error is kept, so none of them may hold the work
+    (see ``BasicProviderJob._run``)."""
     try:
         return JobStatus.DONE, work()
     except _core.Cancelled:
@@ -352,9 +352,10 @@ class BasicProviderJob(*qt.job_bases):  # type: ignore[misc]
     def _run(self) -> None:
         """Run the work in this thread (the job is RUNNING) and record how it ended.
 
-        Only this frame and _outcome's hold the work: an error's traceback keeps
-        the frames that called _outcome (and their locals) alive with the job,
-        and _finish clears only _outcome's and those below it."""
+        The work is read here and dropped before ``_finish``, not handed down by
+        the callers: a kept error keeps every frame above ``_outcome`` alive,
+        and the work (circuits, an initial statevector) must not live on in
+        one of them once the job is final."""
         with self._lock:
             work = self._work
         assert work is not None  # a RUNNING job keeps its work until _finish
