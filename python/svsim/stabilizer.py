@@ -72,7 +72,8 @@ matrix is a Clifford one (:func:`clifford_stim_text`)."""
 
 CLIFFORD_DESCRIPTION = (
     f"the gates {' '.join(sorted(_STIM_TEXT))}, any other gate or unitary on one or two "
-    "qubits whose matrix is a Clifford one (rz, p, u, cp, crz, ... at multiples of pi/2), "
+    "qubits whose matrix is a Clifford one (rz, p, u, ... at multiples of pi/2; cp, crz, ... "
+    "at multiples of pi), "
     "measure, reset and barrier, none with a condition"
 )
 
