@@ -551,3 +551,5 @@ def test_a_width_no_machine_holds_is_refused_without_working_out_its_bytes():
     for num_qubits in (61, 2**31):
         with pytest.raises(SimulatorError, match=rf"{num_qubits} qubits: its statevector"):
             BasicSimulator().run(Circuit(num_qubits).t(0), shots=1)
+        with pytest.raises(CircuitError, match=rf"for {num_qubits} qubits: no machine"):
+            BasicSimulator().run(Circuit(num_qubits).t(0), shots=1, initial_statevector=[1, 0])

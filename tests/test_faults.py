@@ -17,7 +17,9 @@ import sys
 import textwrap
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import numpy as np
 import pytest
@@ -175,9 +177,28 @@ def test_failed_job_lets_go_of_its_work_without_the_garbage_collector(monkeypatc
                 job.result(WAIT if where == "worker" else None)
             assert job.status() is JobStatus.ERROR
             assert given[-1]() is None, where
+        # Ctrl-C in a job the caller runs: the interrupt goes on, its traceback kept
+        # (as a REPL keeps the last one), and still no frame holds the work.
+        monkeypatch.setattr(engine, "run_experiment", interrupted(given))
+        job = backend.run(chain(12, 40).measure_all(), shots=4, initial_statevector=initial.copy())
+        with pytest.raises(KeyboardInterrupt) as caught:
+            job.result()
+        assert job.status() is JobStatus.CANCELLED and given[-1]() is None
+        del caught
     finally:
         gc.enable()
     backend.close()
+
+
+def interrupted(given: list) -> Callable[..., Any]:
+    """A kernel call that records its initial statevector and meets a Ctrl-C."""
+    import weakref
+
+    def run(circuit: svsim.Circuit, **kwargs: Any) -> Any:
+        given.append(weakref.ref(kwargs["initial_statevector"]))
+        raise KeyboardInterrupt
+
+    return run
 
 
 def test_failure_while_building_the_result_ends_the_job_in_error(monkeypatch):

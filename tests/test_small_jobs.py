@@ -281,13 +281,16 @@ def test_ctrl_c_just_after_the_caller_took_a_held_job_leaves_the_worker_free(
 ) -> None:
     from svsim import executors
 
-    def interrupted(call: object) -> None:
+    take = executors._Line._take_next
+
+    def interrupted(line: executors._Line, future: object) -> object:
+        take(line, future)
         raise KeyboardInterrupt  # a Ctrl-C landing after run_here took it, before it ran
 
     backend = idle_backend()
     job = backend.run(short(), shots=10)
     assert backend.executor._line.held  # slow_polls: only result() can run it
-    monkeypatch.setattr(executors._Call, "run", interrupted)
+    monkeypatch.setattr(executors._Line, "_take_next", interrupted)
     with pytest.raises(KeyboardInterrupt):
         job.result()
     monkeypatch.undo()

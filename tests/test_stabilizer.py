@@ -190,6 +190,14 @@ def test_gates_at_clifford_angles_and_clifford_unitaries_run_on_stim(seed):
     assert abs(np.vdot(ours, kernel)) == pytest.approx(1.0, abs=1e-6)  # Stim: complex64
 
 
+def test_only_unitary_clifford_matrices_are_clifford():
+    from svsim.stabilizer import is_clifford_matrix
+
+    assert is_clifford_matrix(gate_matrix("s")) and is_clifford_matrix(gate_matrix("cz"))
+    for matrix in (np.full((2, 2), np.nan), np.zeros((4, 4)), 2 * gate_matrix("h")):
+        assert not is_clifford_matrix(matrix)
+
+
 def test_gates_off_clifford_angles_are_not_clifford():
     for circuit in (
         Circuit(1).rz(math.pi / 4, 0),

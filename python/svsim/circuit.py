@@ -165,14 +165,13 @@ class Circuit(GateMethods):
 
     @qregs.setter
     def qregs(self, registers: Any) -> None:
+        # As in Qiskit, a qubit may be in no register or in several: sizes need not add up.
         try:
             named = tuple((name, int(size)) for name, size in registers)
+            if any(not isinstance(name, str) or size < 0 for name, size in named):
+                raise ValueError
         except (TypeError, ValueError):
-            raise CircuitError(
-                f"qregs must be (name, size) pairs, got {_describe(registers)}"
-            ) from None
-        if any(not isinstance(name, str) or size < 0 for name, size in named):
-            raise CircuitError(f"qregs must be (str, int >= 0) pairs, got {named!r}")
+            raise CircuitError(f"qregs must be (str, int >= 0) pairs, got {registers!r}") from None
         self._qregs = named
 
     @property
@@ -183,11 +182,9 @@ class Circuit(GateMethods):
 
     @metadata.setter
     def metadata(self, value: Any) -> None:
-        if value is None:
-            value = {}
-        if not isinstance(value, dict):
+        if value is not None and not isinstance(value, dict):
             raise CircuitError(f"metadata must be a dict, got {_describe(value)}")
-        self._metadata = value
+        self._metadata = value if value is not None else {}
 
     @property
     def save_labels(self) -> tuple[str, ...]:

@@ -221,6 +221,11 @@ def branch_states(spare_bytes: int, num_qubits: int, precision: str) -> int:
 def check_initial_statevector(initial: Any, num_qubits: int) -> np.ndarray:
     """``initial`` as a C-contiguous complex128 vector of ``2**num_qubits`` entries
     of norm 1, or CircuitError."""
+    if num_qubits > HUGE_QUBITS:
+        raise CircuitError(
+            f"initial_statevector cannot be given for {num_qubits} qubits: no machine holds "
+            "a statevector that wide"
+        )
     try:
         given = np.asarray(initial)
         if given.dtype.kind not in "biufc":  # numpy would read strings as numbers
@@ -239,7 +244,7 @@ def check_initial_statevector(initial: Any, num_qubits: int) -> np.ndarray:
     norm = float(np.vdot(vector, vector).real)
     # Single-precision entries are rounded by up to 2**-24 each, and a state a
     # single-precision run returns drifts by about that per gate.
-    single = given.dtype in (np.float16, np.float32, np.complex64)
+    single = given.dtype in (np.float32, np.complex64)
     tolerance = 1e-5 if single else 1e-8
     if not np.isfinite(norm) or abs(norm - 1.0) > tolerance:
         raise CircuitError(

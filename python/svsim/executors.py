@@ -171,6 +171,7 @@ class _Line:
     def _take_next(self, future: Future[Any]) -> _Call | None:
         cancelled = []
         call = None
+        me = threading.get_ident()
         with self.lock:
             waiting = self.waiting
             while waiting and waiting[0].future.cancelled():
@@ -178,10 +179,12 @@ class _Line:
                 dropped.taken = True
                 cancelled.append(dropped)
             if self.ended is not None and not self.busy and waiting and waiting[0].future is future:
-                # Marked before popleft(): a call's return is where an interrupt can land.
-                call = self.taken_here = waiting[0]
-                self.taken_by = threading.get_ident()
+                # Marked with no call in between, and before popleft(): an interrupt
+                # lands only where a call returns, and _end_taken_here undoes this.
+                call = waiting[0]
                 call.taken = self.busy = True
+                self.taken_by = me
+                self.taken_here = call
                 waiting.popleft()
             if self.held:
                 self.held = [c for c in self.held if not c.taken]

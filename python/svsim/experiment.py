@@ -100,17 +100,16 @@ def format_bitstring(hex_key: str, memory_slots: int, creg_sizes: Sequence[Seque
 
 
 HeaderFields = tuple[
-    str, int, tuple[tuple[str, int], ...], int, float, Any, tuple[tuple[str, int], ...] | None
+    str, int, tuple[tuple[str, int], ...], int, float, Any, tuple[tuple[str, int], ...]
 ]
 """What a header is made of: the circuit's name, number of qubits, classical
 registers as ``(name, size)``, number of clbits, global phase, metadata (or
-None) and quantum registers (None: one named ``"q"``)."""
+None) and quantum registers as ``(name, size)``."""
 
 
 def header_fields(circuit: Any) -> HeaderFields:
     """The fields of ``circuit``'s header (:func:`experiment_header`), as plain data."""
     metadata = getattr(circuit, "metadata", None)
-    qregs = getattr(circuit, "_qregs", None)  # svsim's Circuit: None unless set
     return (
         circuit.name,
         int(circuit.num_qubits),
@@ -118,15 +117,13 @@ def header_fields(circuit: Any) -> HeaderFields:
         int(circuit.num_clbits),
         float(getattr(circuit, "global_phase", 0.0)),
         dict(metadata) if metadata else None,
-        qregs,
+        tuple(circuit.qregs),
     )
 
 
 def header_from_fields(fields: HeaderFields) -> dict[str, Any]:
     """The header of :func:`header_fields`'s fields, its keys in Qiskit's order."""
     name, num_qubits, registers, num_clbits, global_phase, metadata, qregs = fields
-    if qregs is None:
-        qregs = (("q", num_qubits),)
     # Lists as in Qiskit's JSON header: [name, size] pairs of mixed type.
     cregs: list[list[Any]] = [[reg, size] for reg, size in registers]
     return {

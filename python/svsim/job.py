@@ -367,6 +367,7 @@ class BasicProviderJob(*qt.job_bases):  # type: ignore[misc]
             # Only the main thread gets a Ctrl-C: a job running there (a tiny one in
             # run(), a short one in result()) ends CANCELLED, and the interrupt goes on.
             self._finish(JobStatus.CANCELLED)
+            traceback.clear_frames(outcome.__traceback__)  # _outcome's holds the work
             raise outcome
         else:
             self._finish(status, error=outcome)

@@ -96,9 +96,11 @@ def _pauli_strings(num_qubits: int) -> list[np.ndarray]:
 
 
 def is_clifford_matrix(matrix: np.ndarray) -> bool:
-    """Whether the unitary ``matrix`` (of one or two qubits) maps every Pauli
+    """Whether ``matrix`` (of one or two qubits) is unitary and maps every Pauli
     generator X_j, Z_j to a Pauli string times a phase: a Clifford gate."""
     dim = matrix.shape[0]
+    if not np.allclose(matrix @ matrix.conj().T, np.eye(dim), rtol=0, atol=_CLIFFORD_ATOL):
+        return False  # NaN included
     num_qubits = dim.bit_length() - 1
     strings = _pauli_strings(num_qubits)
     for j in range(num_qubits):
@@ -109,7 +111,7 @@ def is_clifford_matrix(matrix: np.ndarray) -> bool:
             # nearest one, and what is left of it (norms scaled to 1 for a Pauli).
             nearest = max(strings, key=lambda p: abs(np.vdot(p, image)))
             left = image - np.vdot(nearest, image) / dim * nearest
-            if np.linalg.norm(left) / math.sqrt(dim) > _CLIFFORD_ATOL:
+            if not np.linalg.norm(left) / math.sqrt(dim) <= _CLIFFORD_ATOL:
                 return False
     return True
 
@@ -157,8 +159,9 @@ def _clifford_gate_text(key: _GateKey) -> str:
 def clifford_stim_text(instr: Any) -> str | None:
     """Stim's text (qubits as ``{0}``, ``{1}``) of a gate or ``unitary`` on one or
     two qubits whose matrix is a Clifford one (up to global phase), else None.
-    Stim takes any matrix without a word, so the check is ours
-    (:func:`is_clifford_matrix`); the text needs Stim."""
+    Stim lets some matrices that are not Clifford through (``rz(0.3)`` became
+    ``H 0 0``), so the check is ours (:func:`is_clifford_matrix`); the text
+    needs Stim."""
     key = _gate_key(instr)
     if key is None or not _is_clifford_gate(key):
         return None
