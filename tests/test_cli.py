@@ -243,6 +243,9 @@ def _bad_inputs(tmp_path: Path) -> list[tuple[list[str], str]]:
         (["run"], "SPEC"),
         (["frobnicate"], "invalid choice"),
         (["bench", "--peers", "nosuchsim"], "unknown peer"),
+        (["bench", "--peers", "no_such_module:Peer"], "cannot load peer 'no_such_module:Peer'"),
+        (["run", "ghz", "--plot", ""], "--plot needs a file name"),
+        (["run", "ghz", "--plot", "/proc/no-such-entry.png"], "cannot be written"),
     ]
 
 
@@ -253,6 +256,39 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path, capsys):
         line = one_line(captured.err)
         assert message in line, (argv, line)
         assert captured.out == "", argv
+
+
+def test_memory_hint_names_single_precision_only_where_it_fits(capsys):
+    limit = svsim.BasicSimulator().max_num_qubits
+    for qubits, hinted in ((limit + 1, True), (limit + 2, False)):
+        assert main(["run", "qft", "--qubits", str(qubits)]) == 2
+        assert ("try --precision single" in capsys.readouterr().err) is hinted
+
+
+def test_warnings_are_one_line(capsys):
+    assert main(["run", "ghz", "--qubits", "3", "--threads", "1000"]) == 0
+    err = capsys.readouterr().err
+    assert "svsim: max_parallel_threads=1000 is more than" in err and "UserWarning" not in err
+
+
+def test_plot_format_follows_the_extension(tmp_path, capsys):
+    pytest.importorskip("matplotlib")
+    for name, magic in (("counts.pdf", b"%PDF"), ("counts.png", b"\x89PNG")):
+        assert main(["run", "ghz", "--qubits", "3", "--plot", str(tmp_path / name)]) == 0
+        assert (tmp_path / name).read_bytes().startswith(magic)
+
+
+def test_output_that_cannot_be_written_is_one_line_and_exit_1():
+    with open("/dev/full", "w") as full:
+        proc = subprocess.run(
+            [sys.executable, "-m", "svsim.cli", "info"],
+            stdout=full,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=120,
+        )
+    assert proc.returncode == 1
+    assert one_line(proc.stderr) == "svsim: cannot write the output: No space left on device"
 
 
 def test_bad_input_in_a_process(tmp_path):

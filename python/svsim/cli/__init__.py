@@ -22,8 +22,10 @@ instead of a bar.
 from __future__ import annotations
 
 import argparse
+import errno
 import os
 import sys
+import warnings
 from collections.abc import Sequence
 from typing import NoReturn
 
@@ -49,6 +51,9 @@ from svsim.cli.run import _cmd_run
 from svsim.options import SEED_LIMIT
 
 __all__ = ["EXIT_FAILED", "EXIT_INTERRUPTED", "EXIT_OK", "EXIT_USAGE", "main"]
+
+# Errors of writing the output itself: a full disk, a quota, a device that fails.
+_OUTPUT_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EIO, errno.EFBIG}
 
 
 _EXAMPLES = """\
@@ -196,15 +201,25 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _one_line_warning(message: Warning | str, *_: object, **__: object) -> None:
+    _say(f"svsim: {message}")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``svsim`` command line with ``argv`` (default ``sys.argv[1:]``); the exit code."""
     parser = build_parser()
+    if sys.stdout is None:  # started with stdout closed (`svsim run ... >&-`)
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - for the life of the process
     try:
-        args = parser.parse_args(argv)
-        if getattr(args, "handler", None) is None:
-            parser.print_help()
-            return EXIT_OK
-        return int(args.handler(args))
+        with warnings.catch_warnings():
+            warnings.showwarning = _one_line_warning  # a warning is one line, as errors are
+            args = parser.parse_args(argv)
+            if getattr(args, "handler", None) is None:
+                parser.print_help()
+                return EXIT_OK
+            code = int(args.handler(args))
+            sys.stdout.flush()  # a write that fails (a full disk) fails here, not at exit
+            return code
     except UsageError as exc:
         _say(str(exc))
         return EXIT_USAGE
@@ -213,8 +228,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_INTERRUPTED
     except SystemExit as exc:  # --help and --version
         return exc.code if isinstance(exc.code, int) else EXIT_OK
-    except BrokenPipeError:  # e.g. `svsim info | head -1`
-        # Point stdout at /dev/null so the flush at exit does not fail again.
+    except OSError as exc:
+        if isinstance(exc, BrokenPipeError):  # e.g. `svsim info | head -1`
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            return EXIT_OK
+        if exc.errno not in _OUTPUT_ERRNOS:
+            raise
+        # Output that cannot be written (`> /dev/full`); the flush at exit must not fail again.
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
-        return EXIT_OK
+        _say(f"svsim: cannot write the output: {exc.strerror}")
+        return EXIT_FAILED

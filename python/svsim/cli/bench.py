@@ -8,7 +8,7 @@ import os
 from collections.abc import Sequence
 from typing import Any
 
-from svsim.cli.common import EXIT_FAILED, EXIT_OK, UsageError, _format_seconds, _say
+from svsim.cli.common import EXIT_FAILED, EXIT_OK, UsageError, _format_seconds, _one_line, _say
 
 
 def _split_peers(values: Sequence[str] | None) -> list[str] | None:
@@ -57,7 +57,7 @@ def _bench_table(results: dict[str, Any]) -> list[str]:
 
 def _cmd_bench(args: argparse.Namespace) -> int:
     try:
-        from svsim.bench.peers import PEERS
+        from svsim.bench.peers import PEERS, make_peer
         from svsim.bench.suite import run_suite
     except ImportError as exc:
         _say(f"svsim bench: the benchmark suite is not available in this install ({exc})")
@@ -69,6 +69,14 @@ def _cmd_bench(args: argparse.Namespace) -> int:
                 f"svsim bench: unknown peer {name!r}; choose from {', '.join(PEERS)} "
                 "(or module:Class)"
             )
+        if ":" in name:  # a peer of the user's own: load it now, not after the others ran
+            try:
+                make_peer(name)
+            except Exception as exc:  # noqa: BLE001 - whatever the user's module raises
+                raise UsageError(
+                    f"svsim bench: cannot load peer {name!r}: {_one_line(exc)}; give an "
+                    "importable module:Class whose class is a svsim.bench.peers.Peer"
+                ) from None
     command = "svsim bench" + (" --quick" if args.quick else "")
     if peers is not None:
         command += " --peers " + " ".join(peers)

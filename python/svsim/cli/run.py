@@ -44,11 +44,23 @@ _NOT_GATES = ("measure", "barrier", "reset")
 
 
 def _check_output_path(path: str, option: str) -> None:
+    """Refuse, before the run, a path the results could not be written to."""
     parent = os.path.dirname(os.path.abspath(path))
+    if not path:
+        raise UsageError(f"svsim run: {option} needs a file name")
     if os.path.isdir(path):
         raise UsageError(f"svsim run: {option} {path!r} is a directory; give a file name")
     if not os.path.isdir(parent):
         raise UsageError(f"svsim run: {option} {path!r}: the folder {parent!r} does not exist")
+    existed = os.path.exists(path)
+    try:  # opened for appending, so nothing is lost, and removed again if it is new
+        with open(path, "ab"):
+            pass
+    except OSError as exc:
+        reason = exc.strerror or _one_line(exc)
+        raise UsageError(f"svsim run: {option} {path!r} cannot be written: {reason}") from None
+    if not existed:
+        os.remove(path)
 
 
 def _fits(backend: BasicSimulator, num_qubits: int, precision: str) -> None:
@@ -57,7 +69,9 @@ def _fits(backend: BasicSimulator, num_qubits: int, precision: str) -> None:
     if num_qubits > limit:
         need = engine.state_bytes(num_qubits, precision) if num_qubits < 100 else None
         need_text = f" ({_format_bytes(need)})" if need is not None else ""
-        hint = " (try --precision single)" if precision == "double" else ""
+        # A single-precision amplitude is half the size: one qubit more fits.
+        single_fits = precision == "double" and num_qubits <= limit + 1
+        hint = " (try --precision single)" if single_fits else ""
         raise UsageError(
             f"svsim run: {num_qubits} qubits do not fit in memory{need_text}: this machine "
             f"holds at most {limit} qubits in {precision} precision{hint}"
@@ -231,8 +245,10 @@ def _plot_counts(path: str, title: str, items: list[tuple[str, int]], shots: int
     ax.set_xlabel("outcome (clbit 0 rightmost)")
     ax.set_title(title)
     ax.margins(y=0.12)
+    # The format follows the file's extension (png, pdf, svg, ...), png without one.
+    suffix = os.path.splitext(path)[1].lstrip(".").lower()
     with open(path, "wb") as handle:
-        fig.savefig(handle, format="png", dpi=120)
+        fig.savefig(handle, format=suffix or "png", dpi=120)
 
 
 def _summary(
