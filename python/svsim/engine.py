@@ -158,6 +158,18 @@ def memory_needed(circuit: Circuit, precision: str, shots: int = 0, initial_byte
     )
 
 
+def check_width(circuit: Circuit, precision: str) -> None:
+    """Refuse a circuit wider than HUGE_QUBITS, whose byte counts state_bytes caps:
+    before a memory check formats them."""
+    if circuit.num_qubits > HUGE_QUBITS:
+        raise SimulatorError(
+            f"circuit {circuit.name!r} has {circuit.num_qubits} qubits: its statevector would "
+            f"need 2**{circuit.num_qubits} x {_AMPLITUDE_BYTES[precision]} bytes, more than "
+            "any machine has; a Clifford circuit (no conditions or saves) runs at any width "
+            "with method='stabilizer'"
+        )
+
+
 def check_memory(
     circuit: Circuit,
     precision: str,
@@ -170,13 +182,7 @@ def check_memory(
 
     The message says what the bytes are for and how to make the run fit.
     """
-    if circuit.num_qubits > HUGE_QUBITS:
-        raise SimulatorError(
-            f"circuit {circuit.name!r} has {circuit.num_qubits} qubits: its statevector would "
-            f"need 2**{circuit.num_qubits} x {_AMPLITUDE_BYTES[precision]} bytes, more than "
-            "any machine has; a Clifford circuit (no conditions or saves) runs at any width "
-            "with method='stabilizer'"
-        )
+    check_width(circuit, precision)
     if not circuit.save_labels:  # most circuits: one state, no saves to read
         needed = state_bytes(circuit.num_qubits, precision) + initial_bytes
         needed += shot_bytes(circuit.num_clbits, shots)

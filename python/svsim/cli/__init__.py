@@ -229,14 +229,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as exc:  # --help and --version
         return exc.code if isinstance(exc.code, int) else EXIT_OK
     except OSError as exc:
-        if isinstance(exc, BrokenPipeError):  # e.g. `svsim info | head -1`
-            devnull = os.open(os.devnull, os.O_WRONLY)
-            os.dup2(devnull, sys.stdout.fileno())
-            return EXIT_OK
-        if exc.errno not in _OUTPUT_ERRNOS:
+        if not isinstance(exc, BrokenPipeError) and exc.errno not in _OUTPUT_ERRNOS:
             raise
-        # Output that cannot be written (`> /dev/full`); the flush at exit must not fail again.
+        # Point stdout at /dev/null so the flush at exit does not fail again.
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
-        _say(f"svsim: cannot write the output: {exc.strerror}")
+        if isinstance(exc, BrokenPipeError):  # e.g. `svsim info | head -1`: a reader that left
+            return EXIT_OK
+        _say(f"svsim: cannot write the output: {exc.strerror}")  # e.g. `> /dev/full`
         return EXIT_FAILED

@@ -67,8 +67,9 @@ def _fits(backend: BasicSimulator, num_qubits: int, precision: str) -> None:
     """Refuse a family size beyond memory before building anything."""
     limit = backend.max_num_qubits
     if num_qubits > limit:
-        need = engine.state_bytes(num_qubits, precision) if num_qubits < 100 else None
-        need_text = f" ({_format_bytes(need)})" if need is not None else ""
+        need_text = ""
+        if num_qubits <= engine.HUGE_QUBITS:  # state_bytes caps its count past it
+            need_text = f" ({_format_bytes(engine.state_bytes(num_qubits, precision))})"
         # A single-precision amplitude is half the size: one qubit more fits.
         single_fits = precision == "double" and num_qubits <= limit + 1
         hint = " (try --precision single)" if single_fits else ""

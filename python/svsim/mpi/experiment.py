@@ -45,6 +45,7 @@ def check_memory(
 ) -> None:
     """Refuse, before anything is allocated, a run that does not fit in one rank's limit."""
     check_split(circuit, ranks)
+    engine.check_width(circuit, precision)
     parts = memory_per_rank(circuit, precision, ranks, shots, initial_bytes)
     needed = sum(parts.values())
     limit = int(max_memory_mb * (1 << 20))
